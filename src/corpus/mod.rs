@@ -1,0 +1,396 @@
+//! Reading a corpus folder: walking it, parsing each format and splitting documents into
+//! paragraphs. Knows nothing about the index.
+
+mod jsonl;
+mod markdown;
+mod text;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// The formats a corpus may hold, chosen by file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `.md`, `.markdown`: Markdown with optional YAML front matter.
+    Markdown,
+    /// `.txt`: paragraphs separated by blank lines, or one per line.
+    Text,
+    /// `.jsonl`: one Alignment Research Dataset record per line.
+    JsonLines,
+}
+
+impl Format {
+    /// The format of a file with this path, or `None` if it is not one of ours.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "md" | "markdown" => Some(Format::Markdown),
+            "txt" => Some(Format::Text),
+            "jsonl" => Some(Format::JsonLines),
+            _ => None,
+        }
+    }
+}
+
+/// One source document: a Markdown or text file, or one JSON Lines record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Document {
+    /// Unique key: the relative path, or `path:id` for a JSON Lines record.
+    pub key: String,
+    /// Path relative to the corpus root, with `/` separators.
+    pub path: String,
+    /// Record id, for JSON Lines records.
+    pub id: Option<String>,
+    pub topic: String,
+    pub authors: Vec<String>,
+    pub tags: Vec<String>,
+    /// Publication date as `YYYY-MM-DD`.
+    pub date: Option<String>,
+    pub url: Option<String>,
+    pub paragraphs: Vec<Paragraph>,
+}
+
+/// One paragraph of plain text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Paragraph {
+    pub text: String,
+    /// The nearest heading above the paragraph.
+    pub section: Option<String>,
+}
+
+/// A problem with one corpus file (or one line of it). The rest of the corpus is still read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    /// 1-based line number, where the problem is confined to one line.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<PathBuf>, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            line: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// A file of the corpus that has one of our formats.
+#[derive(Clone, Debug)]
+pub struct CorpusFile {
+    /// Path as found on disk.
+    pub path: PathBuf,
+    /// Path relative to the corpus root, with `/` separators.
+    pub relative: String,
+    pub format: Format,
+}
+
+/// The documents read from one file, with any problems that did not stop the rest from being read
+/// (a malformed JSON line, unparsable front matter).
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub documents: Vec<Document>,
+    pub problems: Vec<Problem>,
+}
+
+/// A corpus folder.
+#[derive(Clone, Debug)]
+pub struct Corpus {
+    root: PathBuf,
+    exclude: Vec<PathBuf>,
+}
+
+impl Corpus {
+    pub fn new(root: impl Into<PathBuf>) -> Corpus {
+        Corpus {
+            root: root.into(),
+            exclude: Vec::new(),
+        }
+    }
+
+    /// Leaves out a folder (typically the index itself, when it lies inside the corpus).
+    pub fn exclude(mut self, folder: &Path) -> Corpus {
+        if let Ok(folder) = folder.canonicalize() {
+            self.exclude.push(folder);
+        }
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Walks the corpus in a stable (sorted) order, skipping hidden entries, excluded folders and
+    /// files of other formats. Entries that cannot be read come back as problems.
+    pub fn walk(&self) -> impl Iterator<Item = Result<CorpusFile, Problem>> + '_ {
+        WalkDir::new(&self.root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| entry.depth() == 0 || !self.is_skipped(entry.path()))
+            .filter_map(move |entry| match entry {
+                Err(err) => {
+                    let path = err.path().unwrap_or(&self.root).to_path_buf();
+                    let message = match err.io_error() {
+                        Some(io) => describe_io_error(io),
+                        None => err.to_string(),
+                    };
+                    Some(Err(Problem::new(path, message)))
+                }
+                Ok(entry) if !entry.file_type().is_file() => None,
+                Ok(entry) => {
+                    let format = Format::from_path(entry.path())?;
+                    let relative = relative_path(&self.root, entry.path());
+                    Some(Ok(CorpusFile {
+                        path: entry.into_path(),
+                        relative,
+                        format,
+                    }))
+                }
+            })
+    }
+
+    fn is_skipped(&self, path: &Path) -> bool {
+        let hidden = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with('.'));
+        hidden
+            || (!self.exclude.is_empty()
+                && path.is_dir()
+                && path
+                    .canonicalize()
+                    .is_ok_and(|path| self.exclude.contains(&path)))
+    }
+}
+
+fn relative_path(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<_> = relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy())
+        .collect();
+    parts.join("/")
+}
+
+pub(crate) fn describe_io_error(err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match err.kind() {
+        ErrorKind::PermissionDenied => "permission denied".to_string(),
+        ErrorKind::NotFound => "no such file or folder".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// Reads and parses one corpus file.
+///
+/// An `Err` means nothing of the file could be used; an `Ok` may still carry problems with parts
+/// of it.
+pub fn read_file(file: &CorpusFile) -> Result<ParsedFile, Problem> {
+    let bytes = std::fs::read(&file.path)
+        .map_err(|err| Problem::new(&file.relative, describe_io_error(&err)))?;
+    parse_bytes(file, &bytes)
+}
+
+/// Parses the bytes of one corpus file; see [`read_file`].
+pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Problem> {
+    let problem = |message: String| Problem::new(&file.relative, message);
+    if bytes.contains(&0) {
+        return Err(problem("binary file (contains NUL bytes)".into()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        problem(format!(
+            "not valid UTF-8 (bad byte at offset {})",
+            err.valid_up_to()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(problem("empty file".into()));
+    }
+    let defaults = Defaults::for_file(file);
+    let parsed = match file.format {
+        Format::Markdown => markdown::parse(text, &defaults)?,
+        Format::Text => ParsedFile {
+            documents: vec![defaults.document(text::paragraphs(text))],
+            problems: Vec::new(),
+        },
+        Format::JsonLines => jsonl::parse(text, &defaults),
+    };
+    if parsed.documents.iter().all(|doc| doc.paragraphs.is_empty()) && parsed.problems.is_empty() {
+        return Err(problem("no text to index".into()));
+    }
+    Ok(parsed)
+}
+
+/// What a document falls back to when the file does not say.
+struct Defaults<'a> {
+    relative: &'a str,
+    /// The top-level folder below the corpus root, or "unknown".
+    author: String,
+    /// The file name without extension.
+    topic: String,
+}
+
+impl<'a> Defaults<'a> {
+    fn for_file(file: &'a CorpusFile) -> Defaults<'a> {
+        let author = match file.relative.split_once('/') {
+            Some((folder, _)) => folder.to_string(),
+            None => "unknown".to_string(),
+        };
+        let topic = file
+            .path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Defaults {
+            relative: &file.relative,
+            author,
+            topic,
+        }
+    }
+
+    /// A document keyed by the file path, with the fallback author and topic.
+    fn document(&self, paragraphs: Vec<Paragraph>) -> Document {
+        Document {
+            key: self.relative.to_string(),
+            path: self.relative.to_string(),
+            topic: self.topic.clone(),
+            authors: vec![self.author.clone()],
+            paragraphs,
+            ..Document::default()
+        }
+    }
+}
+
+/// Collapses all runs of white space to one space and trims the ends.
+fn normalize_space(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `YYYY-MM-DD` from a date or timestamp string such as `2024-03-01T00:00:00Z`.
+fn normalize_date(raw: &str) -> Option<String> {
+    let date = raw.trim().get(..10)?;
+    let bytes = date.as_bytes();
+    let shape_ok = bytes.iter().enumerate().all(|(i, b)| match i {
+        4 | 7 => *b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    shape_ok.then(|| date.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(relative: &str, format: Format) -> CorpusFile {
+        CorpusFile {
+            path: PathBuf::from("/corpus").join(relative),
+            relative: relative.to_string(),
+            format,
+        }
+    }
+
+    #[test]
+    fn format_follows_extension() {
+        assert_eq!(
+            Format::from_path(Path::new("a/b.MD")),
+            Some(Format::Markdown)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("x.jsonl")),
+            Some(Format::JsonLines)
+        );
+        assert_eq!(Format::from_path(Path::new("x.pdf")), None);
+        assert_eq!(Format::from_path(Path::new("README")), None);
+    }
+
+    #[test]
+    fn author_falls_back_to_top_folder_and_topic_to_file_stem() {
+        let parsed = parse_bytes(
+            &file("mira/notes/reward.txt", Format::Text),
+            b"Reward hacking again.",
+        )
+        .unwrap();
+        let doc = &parsed.documents[0];
+        assert_eq!(doc.authors, ["mira"]);
+        assert_eq!(doc.topic, "reward");
+        assert_eq!(doc.key, "mira/notes/reward.txt");
+
+        let parsed = parse_bytes(&file("loose.txt", Format::Text), b"Hello.").unwrap();
+        assert_eq!(parsed.documents[0].authors, ["unknown"]);
+    }
+
+    #[test]
+    fn bad_bytes_are_problems_that_name_the_file() {
+        let f = file("a/bin.txt", Format::Text);
+        let err = parse_bytes(&f, b"abc\0def").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a/bin.txt: binary file (contains NUL bytes)"
+        );
+        let err = parse_bytes(&f, b"ok \xff\xfe").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a/bin.txt: not valid UTF-8 (bad byte at offset 3)"
+        );
+        let err = parse_bytes(&f, b" \n\n ").unwrap_err();
+        assert_eq!(err.to_string(), "a/bin.txt: empty file");
+    }
+
+    #[test]
+    fn bom_is_dropped() {
+        let parsed = parse_bytes(
+            &file("a/b.txt", Format::Text),
+            "\u{feff}Hi there.".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(parsed.documents[0].paragraphs[0].text, "Hi there.");
+    }
+
+    #[test]
+    fn dates_are_normalized() {
+        assert_eq!(
+            normalize_date("2024-03-01T00:00:00Z").as_deref(),
+            Some("2024-03-01")
+        );
+        assert_eq!(normalize_date("2022-11-29").as_deref(), Some("2022-11-29"));
+        assert_eq!(normalize_date("last week"), None);
+        assert_eq!(normalize_date("2022"), None);
+    }
+
+    #[test]
+    fn walk_skips_hidden_excluded_and_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for path in [
+            "b/one.md",
+            "a/two.txt",
+            ".hidden/three.md",
+            "a/.four.md",
+            "a/five.pdf",
+            "index/meta.md",
+            "six.jsonl",
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let corpus = Corpus::new(root).exclude(&root.join("index"));
+        let found: Vec<_> = corpus.walk().map(|f| f.unwrap().relative).collect();
+        assert_eq!(found, ["a/two.txt", "b/one.md", "six.jsonl"]);
+    }
+}

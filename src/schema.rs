@@ -1,0 +1,176 @@
+//! The index schema: every field name and tokenizer choice lives here.
+//!
+//! The declared schema is the data file `index_schema/schema-v{VERSION}.json`; the test at the
+//! bottom of this module checks that [`build_schema`] produces exactly that file, so the code and
+//! the declaration cannot drift apart.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer, TokenizerManager,
+};
+
+/// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
+/// a field option or a tokenizer changes; an index of another version must be rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The declared schema this code must agree with.
+pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v1.json");
+
+/// Field names, as stored in the index and accepted as query prefixes (`author:`, `topic:`).
+pub mod names {
+    /// Unique key of a source document: the path, or `path:id` for a JSON Lines record.
+    pub const DOC: &str = "doc";
+    /// Path of the source file, relative to the corpus root, with `/` separators.
+    pub const PATH: &str = "path";
+    /// Record id inside a JSON Lines file.
+    pub const ID: &str = "id";
+    /// Number of the paragraph within its document, starting at 1.
+    pub const PARAGRAPH: &str = "paragraph";
+    /// Plain text of the paragraph.
+    pub const TEXT: &str = "text";
+    /// Title or topic of the document.
+    pub const TOPIC: &str = "topic";
+    /// The nearest heading above the paragraph.
+    pub const SECTION: &str = "section";
+    /// One value per author.
+    pub const AUTHOR: &str = "author";
+    /// One value per tag.
+    pub const TAGS: &str = "tags";
+    /// Publication date as `YYYY-MM-DD`.
+    pub const DATE: &str = "date";
+    /// Where the document was published.
+    pub const URL: &str = "url";
+}
+
+/// Tokenizer for prose: words, lower-cased, accents folded, English stemming.
+pub const PROSE_TOKENIZER: &str = "ai_prose";
+/// Tokenizer for names and tags: words, lower-cased, accents folded, no stemming.
+pub const NAME_TOKENIZER: &str = "ai_name";
+
+/// Longest token kept; longer ones (hashes, base64, URLs glued together) are dropped.
+const MAX_TOKEN_BYTES: usize = 40;
+
+/// Handles to every field of the schema.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub doc: Field,
+    pub path: Field,
+    pub id: Field,
+    pub paragraph: Field,
+    pub text: Field,
+    pub topic: Field,
+    pub section: Field,
+    pub author: Field,
+    pub tags: Field,
+    pub date: Field,
+    pub url: Field,
+}
+
+impl Fields {
+    /// Resolves the fields by name in `schema`; `None` if one is missing.
+    pub fn resolve(schema: &Schema) -> Option<Fields> {
+        let get = |name| schema.get_field(name).ok();
+        Some(Fields {
+            doc: get(names::DOC)?,
+            path: get(names::PATH)?,
+            id: get(names::ID)?,
+            paragraph: get(names::PARAGRAPH)?,
+            text: get(names::TEXT)?,
+            topic: get(names::TOPIC)?,
+            section: get(names::SECTION)?,
+            author: get(names::AUTHOR)?,
+            tags: get(names::TAGS)?,
+            date: get(names::DATE)?,
+            url: get(names::URL)?,
+        })
+    }
+}
+
+/// Builds the schema declared in [`SCHEMA_FILE`].
+pub fn build_schema() -> Schema {
+    let indexed = |tokenizer: &str| {
+        TextOptions::default().set_stored().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let mut builder = Schema::builder();
+    builder.add_text_field(names::DOC, STRING | STORED);
+    builder.add_text_field(names::PATH, STRING | STORED);
+    builder.add_text_field(names::ID, STORED);
+    builder.add_u64_field(
+        names::PARAGRAPH,
+        NumericOptions::default()
+            .set_indexed()
+            .set_stored()
+            .set_fast(),
+    );
+    builder.add_text_field(names::TEXT, indexed(PROSE_TOKENIZER));
+    builder.add_text_field(names::TOPIC, indexed(PROSE_TOKENIZER));
+    builder.add_text_field(names::SECTION, indexed(PROSE_TOKENIZER));
+    builder.add_text_field(names::AUTHOR, indexed(NAME_TOKENIZER));
+    builder.add_text_field(names::TAGS, indexed(NAME_TOKENIZER));
+    builder.add_text_field(names::DATE, STRING | STORED);
+    builder.add_text_field(names::URL, STORED);
+    builder.build()
+}
+
+/// Registers this schema's tokenizers; every index must be given them before use.
+pub fn register_tokenizers(manager: &TokenizerManager) {
+    manager.register(
+        PROSE_TOKENIZER,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .filter(Stemmer::new(Language::English))
+            .build(),
+    );
+    manager.register(
+        NAME_TOKENIZER,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_and_declared_schema_agree() {
+        let declared: serde_json::Value = serde_json::from_str(SCHEMA_FILE).unwrap();
+        assert_eq!(declared["version"], SCHEMA_VERSION);
+        let built = serde_json::to_value(build_schema()).unwrap();
+        assert_eq!(
+            declared["fields"], built,
+            "src/schema.rs and index_schema/schema-v{SCHEMA_VERSION}.json disagree"
+        );
+    }
+
+    #[test]
+    fn every_field_name_resolves() {
+        assert!(Fields::resolve(&build_schema()).is_some());
+    }
+
+    #[test]
+    fn prose_tokenizer_stems_and_folds() {
+        let manager = TokenizerManager::default();
+        register_tokenizers(&manager);
+        let mut analyzer = manager.get(PROSE_TOKENIZER).unwrap();
+        let mut stream = analyzer.token_stream("Faking naïve Optimizers");
+        let mut tokens = Vec::new();
+        while let Some(token) = stream.next() {
+            tokens.push(token.text.clone());
+        }
+        assert_eq!(tokens, ["fake", "naiv", "optim"]);
+    }
+}
