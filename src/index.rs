@@ -267,14 +267,25 @@ fn tantivy_documents<'a>(
         .iter()
         .enumerate()
         .map(move |(number, paragraph)| {
+            let doc_hash = schema::doc_hash(&document.key);
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.doc, &document.key);
+            doc.add_u64(fields.doc_hash, doc_hash);
             doc.add_text(fields.path, &document.path);
             if let Some(id) = &document.id {
                 doc.add_text(fields.id, id);
             }
             doc.add_u64(fields.paragraph, number as u64 + 1);
+            doc.add_u64(
+                fields.words,
+                paragraph.text.split_whitespace().count() as u64,
+            );
             doc.add_text(fields.text, &paragraph.text);
+            if number == 0 {
+                for paragraph in &document.paragraphs {
+                    doc.add_text(fields.spelling, &paragraph.text);
+                }
+            }
             doc.add_text(fields.topic, &document.topic);
             if let Some(section) = &paragraph.section {
                 doc.add_text(fields.section, section);

@@ -37,6 +37,7 @@
 pub mod corpus;
 mod error;
 mod index;
+mod query;
 pub mod render;
 pub mod schema;
 mod search;

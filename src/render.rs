@@ -19,6 +19,15 @@ pub fn write_json<W: Write>(mut out: W, results: &SearchResults) -> io::Result<(
 /// Writes `results` for a person: per hit its rank, topic, author, path and paragraph number,
 /// the snippet with matched words highlighted, and the context paragraphs set apart.
 pub fn write_human<W: WriteColor>(out: &mut W, results: &SearchResults) -> io::Result<()> {
+    for notice in &results.notices {
+        writeln!(out, "note: {notice}")?;
+    }
+    if let Some(corrected) = &results.corrected_query {
+        out.set_color(ColorSpec::new().set_italic(true))?;
+        write!(out, "Showing results for {corrected:?}")?;
+        out.reset()?;
+        writeln!(out, " (searched instead of {:?})\n", results.query)?;
+    }
     if results.hits.is_empty() {
         return if results.total_hits == 0 {
             writeln!(out, "No paragraphs match {:?}.", results.query)
@@ -155,6 +164,8 @@ mod tests {
     fn results(hits: Vec<Hit>, total_hits: usize) -> SearchResults {
         SearchResults {
             query: "fake".into(),
+            corrected_query: None,
+            notices: vec![],
             total_hits,
             offset: 0,
             hits,

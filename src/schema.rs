@@ -5,7 +5,7 @@
 //! the declaration cannot drift apart.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
     STRING,
 };
 use tantivy::tokenizer::{
@@ -24,14 +24,21 @@ pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v1.json");
 pub mod names {
     /// Unique key of a source document: the path, or `path:id` for a JSON Lines record.
     pub const DOC: &str = "doc";
+    /// A 64-bit hash of `doc`, as a fast field: which hits share a document, cheaply.
+    pub const DOC_HASH: &str = "doc_hash";
     /// Path of the source file, relative to the corpus root, with `/` separators.
     pub const PATH: &str = "path";
     /// Record id inside a JSON Lines file.
     pub const ID: &str = "id";
     /// Number of the paragraph within its document, starting at 1.
     pub const PARAGRAPH: &str = "paragraph";
+    /// Number of words in the paragraph, for the length prior of the ranking.
+    pub const WORDS: &str = "words";
     /// Plain text of the paragraph.
     pub const TEXT: &str = "text";
+    /// Every word of the document, unstemmed, on its first paragraph only: the vocabulary that
+    /// spelling corrections are drawn from.
+    pub const SPELLING: &str = "spelling";
     /// Title or topic of the document.
     pub const TOPIC: &str = "topic";
     /// The nearest heading above the paragraph.
@@ -58,10 +65,13 @@ const MAX_TOKEN_BYTES: usize = 40;
 #[derive(Clone, Copy, Debug)]
 pub struct Fields {
     pub doc: Field,
+    pub doc_hash: Field,
     pub path: Field,
     pub id: Field,
     pub paragraph: Field,
+    pub words: Field,
     pub text: Field,
+    pub spelling: Field,
     pub topic: Field,
     pub section: Field,
     pub author: Field,
@@ -76,10 +86,13 @@ impl Fields {
         let get = |name| schema.get_field(name).ok();
         Some(Fields {
             doc: get(names::DOC)?,
+            doc_hash: get(names::DOC_HASH)?,
             path: get(names::PATH)?,
             id: get(names::ID)?,
             paragraph: get(names::PARAGRAPH)?,
+            words: get(names::WORDS)?,
             text: get(names::TEXT)?,
+            spelling: get(names::SPELLING)?,
             topic: get(names::TOPIC)?,
             section: get(names::SECTION)?,
             author: get(names::AUTHOR)?,
@@ -101,6 +114,7 @@ pub fn build_schema() -> Schema {
     };
     let mut builder = Schema::builder();
     builder.add_text_field(names::DOC, STRING | STORED);
+    builder.add_u64_field(names::DOC_HASH, FAST);
     builder.add_text_field(names::PATH, STRING | STORED);
     builder.add_text_field(names::ID, STORED);
     builder.add_u64_field(
@@ -110,7 +124,17 @@ pub fn build_schema() -> Schema {
             .set_stored()
             .set_fast(),
     );
+    builder.add_u64_field(names::WORDS, FAST);
     builder.add_text_field(names::TEXT, indexed(PROSE_TOKENIZER));
+    builder.add_text_field(
+        names::SPELLING,
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(NAME_TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        ),
+    );
     builder.add_text_field(names::TOPIC, indexed(PROSE_TOKENIZER));
     builder.add_text_field(names::SECTION, indexed(PROSE_TOKENIZER));
     builder.add_text_field(names::AUTHOR, indexed(NAME_TOKENIZER));
@@ -118,6 +142,13 @@ pub fn build_schema() -> Schema {
     builder.add_text_field(names::DATE, STRING | STORED);
     builder.add_text_field(names::URL, STORED);
     builder.build()
+}
+
+/// The value of the `doc_hash` field for a document key (64-bit FNV-1a: stable across builds).
+pub fn doc_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Registers this schema's tokenizers; every index must be given them before use.

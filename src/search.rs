@@ -1,12 +1,13 @@
 //! Answering queries: ranked paragraphs with snippets and the paragraphs around them.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery,
-    TermQuery,
+    BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -14,21 +15,11 @@ use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
-use crate::schema::Fields;
+use crate::query;
+use crate::schema::{names, Fields};
 
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
-/// A match in the topic counts this much more than one in the paragraph.
-const TOPIC_BOOST: f32 = 2.0;
-/// A match in the section heading counts this much more than one in the paragraph.
-const SECTION_BOOST: f32 = 1.5;
-/// Extra weight, for a query of plain words, of paragraphs that match every word...
-const ALL_TERMS_BOOST: f32 = 1.0;
-/// ... and of paragraphs where they stand close together, in order.
-const PROXIMITY_BOOST: f32 = 2.0;
-/// How many words may stand between the query's words for the proximity bonus.
-const PROXIMITY_SLOP: u32 = 3;
-
 /// A query and how to present its hits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchRequest {
@@ -44,10 +35,14 @@ pub struct SearchRequest {
     pub topic: Option<String>,
     /// Paragraphs of context to return on each side of a hit.
     pub context: usize,
+    /// At most this many paragraphs of one document rank ahead of other documents' paragraphs
+    /// (the rest follow them); 0 for no limit.
+    pub per_document: usize,
 }
 
 impl SearchRequest {
-    /// A request with the defaults: 10 hits, 1 paragraph of context on each side.
+    /// A request with the defaults: 10 hits, 1 paragraph of context on each side, at most 3
+    /// paragraphs of one document ahead of the others.
     pub fn new(query: impl Into<String>) -> SearchRequest {
         SearchRequest {
             query: query.into(),
@@ -56,6 +51,7 @@ impl SearchRequest {
             author: None,
             topic: None,
             context: 1,
+            per_document: 3,
         }
     }
 }
@@ -64,6 +60,10 @@ impl SearchRequest {
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResults {
     pub query: String,
+    /// The query with misspelled words replaced by the spellings searched instead.
+    pub corrected_query: Option<String>,
+    /// What the user should know about how the query was read (syntax that was ignored).
+    pub notices: Vec<String>,
     /// All paragraphs that match, not only those returned.
     pub total_hits: usize,
     pub offset: usize,
@@ -106,11 +106,8 @@ impl SearchIndex {
     /// Runs a query.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
-        let user_query = self.parse_query(&request.query)?;
-        let mut clauses = vec![(
-            Occur::Must,
-            self.ranking_query(&request.query, &user_query)?,
-        )];
+        let plan = query::plan(self, &searcher, &request.query)?;
+        let mut clauses = vec![(Occur::Must, plan.ranking.box_clone())];
         for (field, value, flag) in [
             (self.fields.author, &request.author, "--author"),
             (self.fields.topic, &request.topic, "--topic"),
@@ -122,19 +119,11 @@ impl SearchIndex {
             }
         }
         let query = BooleanQuery::new(clauses);
+        let (total_hits, page) = self.ranked_page(&searcher, &query, request)?;
 
-        let (total_hits, top) = if request.limit == 0 {
-            (searcher.search(&query, &Count)?, Vec::new())
-        } else {
-            let top_docs = TopDocs::with_limit(request.limit)
-                .and_offset(request.offset)
-                .order_by_score();
-            searcher.search(&query, &(Count, top_docs))?
-        };
-
-        let mut snippets = SnippetGenerator::create(&searcher, &*user_query, self.fields.text)?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*plan.highlight, self.fields.text)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
-        let hits = top
+        let hits = page
             .into_iter()
             .enumerate()
             .map(|(i, (score, address))| {
@@ -164,75 +153,121 @@ impl SearchIndex {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        // Equal scores (paragraphs matched only through their topic, say) come in document order,
-        // whatever the order the indexing threads wrote them in.
-        let mut hits = hits;
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.path.cmp(&b.path))
-                .then_with(|| a.id.cmp(&b.id))
-                .then_with(|| a.paragraph.cmp(&b.paragraph))
-        });
-        for (i, hit) in hits.iter_mut().enumerate() {
-            hit.rank = request.offset + i + 1;
-        }
+        let corrected_query = self.corrected_query(&request.query, &plan.corrections, &hits)?;
         Ok(SearchResults {
             query: request.query.clone(),
+            corrected_query,
+            notices: plan.notices,
             total_hits,
             offset: request.offset,
             hits,
         })
     }
 
-    fn query_parser(&self) -> QueryParser {
-        let fields = &self.fields;
-        let mut parser =
-            QueryParser::for_index(&self.index, vec![fields.text, fields.topic, fields.section]);
-        parser.set_field_boost(fields.topic, TOPIC_BOOST);
-        parser.set_field_boost(fields.section, SECTION_BOOST);
-        parser
+    /// The number of matches and the requested page of them, best first, with at most
+    /// `per_document` paragraphs of one document ahead of the paragraphs of other documents.
+    fn ranked_page(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        request: &SearchRequest,
+    ) -> Result<(usize, Vec<(f32, DocAddress)>)> {
+        let wanted = request.offset.saturating_add(request.limit);
+        if request.limit == 0 {
+            return Ok((searcher.search(query, &Count)?, Vec::new()));
+        }
+        let capped = request.per_document > 0;
+        // The length prior and the per-document cap reorder the best BM25 candidates; fetching
+        // well beyond the page keeps tantivy's pruning of hopeless candidates.
+        let mut fetch = wanted.saturating_mul(3).saturating_add(30);
+        loop {
+            let top_docs = TopDocs::with_limit(fetch).order_by_score();
+            let (total, top) = searcher.search(query, &(Count, top_docs))?;
+            let exhausted = top.len() < fetch;
+            let mut candidates = self.with_keys(searcher, top)?;
+            // Equal scores (paragraphs matched only through their topic, say) come in document
+            // order, whatever order the indexing threads wrote them in.
+            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let mut ahead = Vec::new();
+            let mut behind = Vec::new();
+            let mut per_document: HashMap<u64, usize> = HashMap::new();
+            for (score, (doc, _), address) in candidates {
+                let seen = per_document.entry(doc).or_default();
+                *seen += 1;
+                if !capped || *seen <= request.per_document {
+                    ahead.push((score, address));
+                } else {
+                    behind.push((score, address));
+                }
+            }
+            if ahead.len() >= wanted || exhausted {
+                ahead.extend(behind);
+                let page = ahead.into_iter().skip(request.offset).take(request.limit);
+                return Ok((total, page.collect()));
+            }
+            fetch = fetch.saturating_mul(4);
+        }
     }
 
-    fn parse_query(&self, query: &str) -> Result<Box<dyn Query>> {
-        if query.trim().is_empty() {
-            return Err(Error::QueryParse("the query is empty".into()));
-        }
-        self.query_parser()
-            .parse_query(query)
-            .map_err(|err| Error::QueryParse(err.to_string()))
+    /// Each hit with its score scaled by the length prior, and its document's hash and its
+    /// paragraph number, read from the fast fields.
+    #[allow(clippy::type_complexity)]
+    fn with_keys(
+        &self,
+        searcher: &Searcher,
+        hits: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<(f32, (u64, u64), DocAddress)>> {
+        let mut columns = HashMap::new();
+        hits.into_iter()
+            .map(|(score, address)| {
+                let (keys, numbers, words) = match columns.entry(address.segment_ord) {
+                    Entry::Occupied(entry) => entry.into_mut(),
+                    Entry::Vacant(entry) => {
+                        let fast = searcher.segment_reader(address.segment_ord).fast_fields();
+                        let keys = fast.u64(names::DOC_HASH)?;
+                        let numbers = fast.u64(names::PARAGRAPH)?;
+                        let words = fast.u64(names::WORDS)?;
+                        entry.insert((keys, numbers, words))
+                    }
+                };
+                let key = keys.first(address.doc_id).unwrap_or_default();
+                let number = numbers.first(address.doc_id).unwrap_or_default();
+                let length = words.first(address.doc_id).unwrap_or(u64::MAX);
+                let prior = length_prior(length) * position_prior(number);
+                Ok((score * prior, (key, number), address))
+            })
+            .collect()
     }
 
-    /// The query that ranks: for plain words, BM25 over the words plus bonuses for paragraphs that
-    /// hold all of them and hold them close together; other queries rank as written.
-    fn ranking_query(&self, query: &str, parsed: &dyn Query) -> Result<Box<dyn Query>> {
-        let words = query.split_whitespace().count();
-        if words < 2 || !is_plain(query) {
-            return Ok(parsed.box_clone());
+    /// The query as typed, with corrected words replaced by the spelling found in the hits.
+    fn corrected_query(
+        &self,
+        query: &str,
+        corrections: &[(String, String)],
+        hits: &[Hit],
+    ) -> Result<Option<String>> {
+        if corrections.is_empty() {
+            return Ok(None);
         }
-        let mut all_terms = self.query_parser();
-        all_terms.set_conjunction_by_default();
-        let parse = |parser: &QueryParser, text: &str| {
-            parser
-                .parse_query(text)
-                .map_err(|err| Error::QueryParse(err.to_string()))
-        };
-        let all_terms = parse(&all_terms, query)?;
-        let close = parse(
-            &self.query_parser(),
-            &format!("\"{query}\"~{PROXIMITY_SLOP}"),
-        )?;
-        Ok(Box::new(BooleanQuery::new(vec![
-            (Occur::Should, parsed.box_clone()),
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(all_terms, ALL_TERMS_BOOST)),
-            ),
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(close, PROXIMITY_BOOST)),
-            ),
-        ])))
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.text)?;
+        let mut corrected = query.to_string();
+        for (typed, stem) in corrections {
+            let surface = hits
+                .iter()
+                .flat_map(|hit| [hit.text.as_str(), hit.topic.as_str()])
+                .find_map(|text| {
+                    let mut stream = analyzer.token_stream(text);
+                    while let Some(token) = stream.next() {
+                        if token.text == *stem {
+                            return Some(text[token.offset_from..token.offset_to].to_lowercase());
+                        }
+                    }
+                    None
+                })
+                .unwrap_or_else(|| stem.clone());
+            corrected = corrected.replacen(typed.as_str(), &surface, 1);
+        }
+        Ok(Some(corrected))
     }
 
     /// A query matching documents whose `field` contains the words of `value` in order.
@@ -380,12 +415,34 @@ fn snippet_of(generator: &SnippetGenerator, text: &str) -> (String, Vec<(usize, 
     (format!("{prefix}{fragment}{suffix}"), highlights)
 }
 
-/// True for a query of plain words, without any query syntax.
-fn is_plain(query: &str) -> bool {
-    !query.contains(['"', '(', ')', ':', '^', '*', '~', '[', ']', '{', '}'])
-        && query
-            .split_whitespace()
-            .all(|word| !word.starts_with(['+', '-']) && !matches!(word, "AND" | "OR" | "NOT"))
+/// Paragraphs shorter than this many words (headings in disguise, captions, list labels) rank
+/// lower than BM25 alone would put them...
+const FULL_WEIGHT_WORDS: u64 = 20;
+/// ... by this power of their length's share of it.
+const SHORT_PENALTY_POWER: f32 = 0.5;
+
+/// The factor by which a paragraph's score is scaled for its length.
+fn length_prior(words: u64) -> f32 {
+    if words >= FULL_WEIGHT_WORDS {
+        1.0
+    } else {
+        (words.max(1) as f32 / FULL_WEIGHT_WORDS as f32).powf(SHORT_PENALTY_POWER)
+    }
+}
+
+/// The opening paragraphs of a document usually say what it is about (an abstract, a summary, a
+/// thesis); they rank this much higher.
+const FIRST_PARAGRAPH_PRIOR: f32 = 1.3;
+const EARLY_PARAGRAPH_PRIOR: f32 = 1.1;
+const EARLY_PARAGRAPHS: u64 = 3;
+
+/// The factor by which a paragraph's score is scaled for its place in its document.
+fn position_prior(number: u64) -> f32 {
+    match number {
+        1 => FIRST_PARAGRAPH_PRIOR,
+        n if n <= EARLY_PARAGRAPHS => EARLY_PARAGRAPH_PRIOR,
+        _ => 1.0,
+    }
 }
 
 /// The start of `text`, cut at a word boundary to at most `max_chars` characters.

@@ -213,10 +213,11 @@ fn phrase_query_differs_from_the_same_words_unquoted() {
     assert!(loose.contains(&"ann-lee/alignment-faking.md#3".to_string()));
     assert!(!phrase.contains(&"ann-lee/alignment-faking.md#3".to_string()));
     assert!(phrase.is_empty(), "{phrase:?}");
-    let phrase = refs(&indexed.json(&["--limit", "50", "\"compliance gap\""]));
+    let mut phrase = refs(&indexed.json(&["--limit", "50", "\"compliance gap\""]));
+    phrase.sort();
     assert_eq!(
         phrase,
-        ["bo-chen/comments.txt#3", "ann-lee/alignment-faking.md#2"]
+        ["ann-lee/alignment-faking.md#2", "bo-chen/comments.txt#3"]
     );
 }
 
@@ -404,14 +405,29 @@ fn missing_index_says_how_to_create_one() {
 }
 
 #[test]
-fn unparsable_query_is_one_line_error() {
+fn unusable_query_is_one_line_error() {
     let indexed = Indexed::new();
     indexed
         .cmd()
-        .args(["query", "foo:bar"])
+        .args(["query", "--", "- *"])
         .assert()
         .code(2)
-        .stderr("error: cannot parse query: Field does not exist: 'foo'\n");
+        .stdout("")
+        .stderr("error: cannot parse query: the query has no words to search for\n");
+    indexed
+        .cmd()
+        .args(["query", "   "])
+        .assert()
+        .code(2)
+        .stderr("error: cannot parse query: the query is empty\n");
+    indexed
+        .cmd()
+        .args(["query", &"word ".repeat(300)])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: cannot parse query: the query is too long (1500 characters; at most 1000)\n",
+        );
 }
 
 #[test]

@@ -129,7 +129,8 @@ impl Body {
             | Options::ENABLE_STRIKETHROUGH
             | Options::ENABLE_MATH
             | Options::ENABLE_GFM
-            | Options::ENABLE_HEADING_ATTRIBUTES;
+            | Options::ENABLE_HEADING_ATTRIBUTES
+            | Options::ENABLE_WIKILINKS;
         let mut body = Body::default();
         for (event, range) in Parser::new_ext(input, options).into_offset_iter() {
             match event {

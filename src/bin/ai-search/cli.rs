@@ -66,6 +66,11 @@ pub struct QueryArgs {
     #[arg(long, short = 'C', default_value_t = 1, value_name = "N")]
     pub context: usize,
 
+    /// At most N paragraphs of one document rank ahead of other documents (0: no limit); the rest
+    /// follow them
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub per_doc: usize,
+
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,

@@ -99,6 +99,7 @@ fn query(index_dir: &std::path::Path, args: QueryArgs) -> anyhow::Result<ExitCod
         author: args.author,
         topic: args.topic,
         context: args.context,
+        per_document: args.per_doc,
     };
     let results = index.search(&request)?;
     if args.json {

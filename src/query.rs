@@ -1,0 +1,547 @@
+//! Turning what a person typed into the tantivy query that ranks paragraphs.
+//!
+//! Free text (words and "quoted phrases") gets our own ranking: BM25 over paragraph, topic and
+//! section with stop words left out of the bag of words; bonuses for paragraphs holding every word
+//! and for words standing close together; hyphenated and joined spellings find each other; and a
+//! word the index does not know, or knows far less than a close spelling, is corrected. Queries
+//! that use the operator syntax (AND, OR, NOT, +, -, field:) go to tantivy's query parser; when
+//! that fails they are read as free text, with a notice.
+
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::{
+    Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
+};
+use tantivy::{Searcher, Term};
+
+use crate::error::{Error, Result};
+use crate::index::SearchIndex;
+use crate::schema::names;
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+/// A match in the topic counts this much more than one in the paragraph.
+const TOPIC_BOOST: f32 = 1.0;
+/// A match in the section heading counts this much compared with one in the paragraph (it is
+/// shared by every paragraph of the section, so it only helps to break ties between documents).
+const SECTION_BOOST: f32 = 0.5;
+/// Extra weight of paragraphs that match every word of the query...
+const ALL_TERMS_BOOST: f32 = 1.0;
+/// ... and of those that match all but one of three or more words.
+const MOST_TERMS_BOOST: f32 = 1.0;
+/// Extra weight of paragraphs where two neighbouring query words stand close together.
+const PROXIMITY_BOOST: f32 = 1.0;
+/// How many other words may stand between two query words for the proximity bonus.
+const PROXIMITY_SLOP: u32 = 3;
+/// Words shorter than this are never corrected.
+const MIN_CORRECTED_CHARS: usize = 4;
+/// Words shorter than this are corrected by one edit at most.
+const MIN_TWO_EDITS_CHARS: usize = 7;
+/// A known word is still corrected when it is this rare...
+const RARE_DOC_FREQ: u64 = 3;
+/// ... and a close spelling is this many times more common.
+const CORRECTION_RATIO: u64 = 20;
+
+/// The query to run, and what to tell the user about how it was read.
+pub(crate) struct Plan {
+    /// Ranks and selects paragraphs.
+    pub ranking: Box<dyn Query>,
+    /// The plain terms, for snippets.
+    pub highlight: Box<dyn Query>,
+    /// Corrected spellings: (what was typed, the stem searched instead).
+    pub corrections: Vec<(String, String)>,
+    /// Things the user should know, such as syntax that was ignored.
+    pub notices: Vec<String>,
+}
+
+/// One thing to match: a word, a word made of parts (`mesa-optimizer`, `GPT-2`), or a phrase.
+#[derive(Clone, Debug)]
+enum Unit {
+    /// `typed` is the word as typed, where a correction may replace it.
+    Word {
+        stem: String,
+        typed: Option<String>,
+    },
+    Compound {
+        stems: Vec<String>,
+        joined: String,
+    },
+    Phrase {
+        stems: Vec<(usize, String)>,
+    },
+}
+
+impl Unit {
+    /// The stems in order, for proximity.
+    fn stems(&self) -> Vec<&str> {
+        match self {
+            Unit::Word { stem, .. } => vec![stem.as_str()],
+            Unit::Compound { stems, .. } => stems.iter().map(String::as_str).collect(),
+            Unit::Phrase { stems } => stems.iter().map(|(_, s)| s.as_str()).collect(),
+        }
+    }
+}
+
+pub(crate) fn plan(index: &SearchIndex, searcher: &Searcher, query: &str) -> Result<Plan> {
+    let chars = query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(Error::QueryParse(format!(
+            "the query is too long ({chars} characters; at most {MAX_QUERY_CHARS})"
+        )));
+    }
+    if query.trim().is_empty() {
+        return Err(Error::QueryParse("the query is empty".into()));
+    }
+    let planner = Planner::new(index, searcher)?;
+    if uses_operators(query) {
+        match planner.parser().parse_query(query) {
+            Ok(parsed) => {
+                return Ok(Plan {
+                    highlight: parsed.box_clone(),
+                    ranking: parsed,
+                    corrections: Vec::new(),
+                    notices: Vec::new(),
+                })
+            }
+            Err(err) => {
+                let mut plan = planner.free_text(query)?;
+                plan.notices.insert(
+                    0,
+                    format!("could not read the query's operators ({err}); searched its words"),
+                );
+                return Ok(plan);
+            }
+        }
+    }
+    planner.free_text(query)
+}
+
+/// True when the query uses operator syntax rather than only words and "phrases".
+fn uses_operators(query: &str) -> bool {
+    const FIELDS: &[&str] = &[
+        names::AUTHOR,
+        names::TOPIC,
+        names::SECTION,
+        names::TAGS,
+        names::TEXT,
+    ];
+    outside_quotes(query).split_whitespace().any(|word| {
+        matches!(word, "AND" | "OR" | "NOT" | "&&" | "||")
+            || (word.len() > 1 && word.starts_with(['+', '-', '(']))
+            || FIELDS.iter().any(|field| {
+                word.strip_prefix(field)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            })
+    })
+}
+
+/// True when every opening quote has its closing quote.
+fn quotes_balanced(query: &str) -> bool {
+    query.matches('"').count().is_multiple_of(2)
+}
+
+/// The query with the inside of balanced quotes blanked out.
+fn outside_quotes(query: &str) -> String {
+    let balanced = quotes_balanced(query);
+    let mut inside = false;
+    query
+        .chars()
+        .map(|c| {
+            if c == '"' && balanced {
+                inside = !inside;
+                ' '
+            } else if inside {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+struct Planner<'a> {
+    index: &'a SearchIndex,
+    searcher: &'a Searcher,
+    prose: TextAnalyzer,
+    stop_words: TextAnalyzer,
+}
+
+impl<'a> Planner<'a> {
+    fn new(index: &'a SearchIndex, searcher: &'a Searcher) -> Result<Planner<'a>> {
+        let prose = index.index.tokenizer_for_field(index.fields.text)?;
+        let stop_words = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .filter(StopWordFilter::new(Language::English).expect("English stop words"))
+            .build();
+        Ok(Planner {
+            index,
+            searcher,
+            prose,
+            stop_words,
+        })
+    }
+
+    fn parser(&self) -> QueryParser {
+        let fields = &self.index.fields;
+        let mut parser = QueryParser::for_index(
+            &self.index.index,
+            vec![fields.text, fields.topic, fields.section],
+        );
+        parser.set_field_boost(fields.topic, TOPIC_BOOST);
+        parser.set_field_boost(fields.section, SECTION_BOOST);
+        parser
+    }
+
+    /// Plans a query of words and "quoted phrases".
+    fn free_text(&self, query: &str) -> Result<Plan> {
+        let mut notices = Vec::new();
+        let mut corrections = Vec::new();
+        let balanced = quotes_balanced(query);
+        if !balanced {
+            notices.push("ignored an unbalanced quote".to_string());
+        }
+        let mut units = Vec::new();
+        let mut stop_units = Vec::new();
+        for (i, chunk) in query.split('"').enumerate() {
+            if balanced && i % 2 == 1 {
+                let stems = self.stems(chunk);
+                match stems.len() {
+                    0 => {}
+                    1 => units.push(Unit::Word {
+                        stem: stems[0].text.clone(),
+                        typed: None,
+                    }),
+                    _ => units.push(Unit::Phrase {
+                        stems: stems.into_iter().map(|t| (t.position, t.text)).collect(),
+                    }),
+                }
+                continue;
+            }
+            for word in chunk.split_whitespace() {
+                let stems = self.stems(word);
+                let unit = match stems.len() {
+                    0 => continue,
+                    1 => Unit::Word {
+                        stem: stems[0].text.clone(),
+                        typed: Some(word.to_string()),
+                    },
+                    _ => Unit::Compound {
+                        joined: self.joined(word),
+                        stems: stems.into_iter().map(|t| t.text).collect(),
+                    },
+                };
+                if self.is_stop_word(word) {
+                    stop_units.push(unit);
+                } else {
+                    units.push(unit);
+                }
+            }
+        }
+        if units.is_empty() {
+            units = stop_units;
+        }
+        if units.is_empty() {
+            return Err(Error::QueryParse(
+                "the query has no words to search for".into(),
+            ));
+        }
+        for i in 0..units.len() {
+            let Unit::Word {
+                stem,
+                typed: Some(word),
+            } = &units[i]
+            else {
+                continue;
+            };
+            let others: Vec<_> = (0..units.len())
+                .filter(|j| *j != i)
+                .map(|j| self.unit_query(&units[j]))
+                .collect();
+            if let Some(fixed) = self.correct(word, stem, others)? {
+                corrections.push((word.clone(), fixed.clone()));
+                units[i] = Unit::Word {
+                    stem: fixed,
+                    typed: None,
+                };
+            }
+        }
+
+        let clauses: Vec<Box<dyn Query>> = units.iter().map(|u| self.unit_query(u)).collect();
+        let mut ranking: Vec<(Occur, Box<dyn Query>)> = units
+            .iter()
+            .zip(&clauses)
+            .map(|(unit, clause)| {
+                // A quoted phrase must be there; words are ranked.
+                let occur = match unit {
+                    Unit::Phrase { .. } => Occur::Must,
+                    _ => Occur::Should,
+                };
+                (occur, clause.box_clone())
+            })
+            .collect();
+        if units.len() >= 2 {
+            let all: Vec<_> = clauses
+                .iter()
+                .map(|c| (Occur::Must, c.box_clone()))
+                .collect();
+            ranking.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(BooleanQuery::new(all)),
+                    ALL_TERMS_BOOST,
+                )),
+            ));
+        }
+        if units.len() >= 3 {
+            let most = BooleanQuery::with_minimum_required_clauses(
+                clauses
+                    .iter()
+                    .map(|c| (Occur::Should, c.box_clone()))
+                    .collect(),
+                units.len() - 1,
+            );
+            ranking.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(most), MOST_TERMS_BOOST)),
+            ));
+        }
+        for pair in units.windows(2) {
+            let stems: Vec<&str> = pair.iter().flat_map(Unit::stems).collect();
+            for (field, boost) in [
+                (self.index.fields.text, PROXIMITY_BOOST),
+                (self.index.fields.topic, PROXIMITY_BOOST),
+            ] {
+                let mut phrase = phrase(field, stems.iter().copied().enumerate());
+                phrase.set_slop(PROXIMITY_SLOP);
+                ranking.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(phrase), boost)),
+                ));
+            }
+        }
+        let highlight = Box::new(BooleanQuery::new(
+            clauses.into_iter().map(|c| (Occur::Should, c)).collect(),
+        ));
+        Ok(Plan {
+            ranking: Box::new(BooleanQuery::new(ranking)),
+            highlight,
+            corrections,
+            notices,
+        })
+    }
+
+    /// The query for one unit: in the paragraph, the topic or the section heading.
+    fn unit_query(&self, unit: &Unit) -> Box<dyn Query> {
+        let fields = &self.index.fields;
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in [
+            (fields.text, 1.0),
+            (fields.topic, TOPIC_BOOST),
+            (fields.section, SECTION_BOOST),
+        ] {
+            let mut add = |query: Box<dyn Query>| {
+                let query: Box<dyn Query> = if boost == 1.0 {
+                    query
+                } else {
+                    Box::new(BoostQuery::new(query, boost))
+                };
+                alternatives.push((Occur::Should, query));
+            };
+            match unit {
+                Unit::Word { stem, .. } => add(term_query(field, stem)),
+                Unit::Compound { stems, joined } => {
+                    add(Box::new(phrase(
+                        field,
+                        stems.iter().map(String::as_str).enumerate(),
+                    )));
+                    add(term_query(field, joined));
+                }
+                Unit::Phrase { stems } => add(Box::new(phrase(
+                    field,
+                    stems.iter().map(|(pos, s)| (*pos, s.as_str())),
+                ))),
+            }
+        }
+        Box::new(BooleanQuery::new(alternatives))
+    }
+
+    /// The prose tokens (stems) of some text.
+    fn stems(&self, text: &str) -> Vec<Token> {
+        let mut analyzer = self.prose.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut tokens = Vec::new();
+        while let Some(token) = stream.next() {
+            tokens.push(token.clone());
+        }
+        tokens
+    }
+
+    /// The stem of a word with its punctuation removed: `mesa-optimizers` → `mesaoptim`.
+    fn joined(&self, word: &str) -> String {
+        let letters: String = word.chars().filter(|c| c.is_alphanumeric()).collect();
+        self.stems(&letters)
+            .into_iter()
+            .next()
+            .map(|t| t.text)
+            .unwrap_or(letters)
+    }
+
+    fn is_stop_word(&self, word: &str) -> bool {
+        let mut analyzer = self.stop_words.clone();
+        let mut stream = analyzer.token_stream(word);
+        !stream.advance()
+    }
+
+    fn doc_freq(&self, field: Field, term: &str) -> Result<u64> {
+        let term = Term::from_field_text(field, term);
+        Ok(self.searcher.doc_freq(&term)?)
+    }
+
+    /// The stem of a better spelling of `word` (whose stem is `stem`) when the index does not
+    /// know the word, or knows it far less than a spelling one or two edits away and never beside
+    /// the query's `other` words (a rare word that stands with them is what the user meant:
+    /// "costless collar" is not "costless dollar").
+    fn correct(
+        &self,
+        word: &str,
+        stem: &str,
+        other: Vec<Box<dyn Query>>,
+    ) -> Result<Option<String>> {
+        let word = self.spelling_form(word);
+        if word.chars().count() < MIN_CORRECTED_CHARS
+            || !word.chars().all(char::is_alphabetic)
+            || self.is_stop_word(&word)
+            || self.doc_freq(self.index.fields.text, stem)? > RARE_DOC_FREQ
+        {
+            return Ok(None);
+        }
+        let known = self.doc_freq(self.index.fields.spelling, &word)?;
+        let max_edits = if word.chars().count() >= MIN_TWO_EDITS_CHARS {
+            2
+        } else {
+            1
+        };
+        for edits in 1..=max_edits {
+            let Some((best, freq)) = self.closest(&word, edits)? else {
+                continue;
+            };
+            let rare_and_alone = freq >= known * CORRECTION_RATIO
+                && !other.is_empty()
+                && !self.stands_with(stem, other)?;
+            if known > 0 && !rare_and_alone {
+                return Ok(None);
+            }
+            let fixed = self.stems(&best).into_iter().next().map(|t| t.text);
+            return Ok(fixed.filter(|fixed| fixed != stem));
+        }
+        Ok(None)
+    }
+
+    /// A word as the spelling field holds it: lower-cased, accents folded.
+    fn spelling_form(&self, word: &str) -> String {
+        let mut analyzer = self
+            .index
+            .index
+            .tokenizer_for_field(self.index.fields.spelling)
+            .expect("the spelling field has a tokenizer");
+        let mut stream = analyzer.token_stream(word);
+        let mut form = String::new();
+        while let Some(token) = stream.next() {
+            form.push_str(&token.text);
+        }
+        form
+    }
+
+    /// True when some paragraph holds `stem` and one of the `other` queries.
+    fn stands_with(&self, stem: &str, other: Vec<Box<dyn Query>>) -> Result<bool> {
+        let other = BooleanQuery::new(other.into_iter().map(|q| (Occur::Should, q)).collect());
+        let both = BooleanQuery::new(vec![
+            (Occur::Must, term_query(self.index.fields.text, stem)),
+            (Occur::Must, Box::new(other)),
+        ]);
+        Ok(self.searcher.search(&both, &tantivy::collector::Count)? > 0)
+    }
+
+    /// The most frequent other word within `edits` edits of `word`, with its document frequency.
+    fn closest(&self, word: &str, edits: u8) -> Result<Option<(String, u64)>> {
+        let field = self.index.fields.spelling;
+        let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, word), edits, true);
+        let mut best: Option<(String, u64)> = None;
+        let mut totals: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted
+                .terms()
+                .search(fuzzy.automaton()?)
+                .into_stream()
+                .map_err(|err| Error::Tantivy(err.into()))?;
+            while stream.advance() {
+                if stream.key() != word.as_bytes() {
+                    *totals.entry(stream.key().to_vec()).or_default() +=
+                        u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        for (key, freq) in totals {
+            let Ok(term) = String::from_utf8(key) else {
+                continue;
+            };
+            let better = match &best {
+                None => true,
+                Some((other, other_freq)) => (freq, other.as_str()) > (*other_freq, term.as_str()),
+            };
+            if better {
+                best = Some((term, freq));
+            }
+        }
+        Ok(best)
+    }
+}
+
+fn term_query(field: Field, stem: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, stem),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+fn phrase<'s>(field: Field, stems: impl Iterator<Item = (usize, &'s str)>) -> PhraseQuery {
+    PhraseQuery::new_with_offset(
+        stems
+            .map(|(pos, stem)| (pos, Term::from_field_text(field, stem)))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_are_told_apart_from_punctuation() {
+        for query in [
+            "reward AND hacking",
+            "+reward hacking",
+            "reward -hacking",
+            "author:turner",
+            "topic:impact AUP",
+            "(a OR b)",
+        ] {
+            assert!(uses_operators(query), "{query}");
+        }
+        for query in [
+            "mesa-optimizer",
+            "RL(VR)",
+            "don't",
+            "GPT-2 and/or GPT-3",
+            "what is AUP?",
+            "\"author:x AND y\"",
+            "note: this",
+            "- *",
+        ] {
+            assert!(!uses_operators(query), "{query}");
+        }
+    }
+}
