@@ -253,10 +253,6 @@ fn request_for(query: &Judged) -> SearchRequest {
     SearchRequest {
         author: query.author.clone(),
         topic: query.topic.clone(),
-        per_document: std::env::var("PER_DOC")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(3),
         ..SearchRequest::new(&query.query)
     }
 }

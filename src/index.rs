@@ -27,6 +27,7 @@ pub struct SearchIndex {
     pub(crate) index: tantivy::Index,
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
+    pub(crate) stop_words: tantivy::tokenizer::TextAnalyzer,
     dir: PathBuf,
 }
 
@@ -47,6 +48,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            stop_words: crate::query::stop_word_analyzer(),
             dir: dir.to_path_buf(),
         })
     }

@@ -14,6 +14,14 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{
     Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
 };
+
+/// The analyzer that drops English stop words (and nothing else survives for them).
+pub(crate) fn stop_word_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
+        .build()
+}
 use tantivy::{Searcher, Term};
 
 use crate::error::{Error, Result};
@@ -170,16 +178,11 @@ struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     fn new(index: &'a SearchIndex, searcher: &'a Searcher) -> Result<Planner<'a>> {
-        let prose = index.index.tokenizer_for_field(index.fields.text)?;
-        let stop_words = TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .filter(StopWordFilter::new(Language::English).expect("English stop words"))
-            .build();
         Ok(Planner {
             index,
             searcher,
-            prose,
-            stop_words,
+            prose: index.index.tokenizer_for_field(index.fields.text)?,
+            stop_words: index.stop_words.clone(),
         })
     }
 
@@ -255,6 +258,13 @@ impl<'a> Planner<'a> {
             else {
                 continue;
             };
+            if let Some(parts) = self.split(word)? {
+                units[i] = Unit::Compound {
+                    joined: stem.clone(),
+                    stems: parts,
+                };
+                continue;
+            }
             let others: Vec<_> = (0..units.len())
                 .filter(|j| *j != i)
                 .map(|j| self.unit_query(&units[j]))
@@ -281,8 +291,13 @@ impl<'a> Planner<'a> {
                 (occur, clause.box_clone())
             })
             .collect();
+        // The coverage bonuses count words in the paragraph itself, not in its headings.
+        let in_text: Vec<Box<dyn Query>> = units
+            .iter()
+            .map(|u| self.unit_query_in(u, &[(self.index.fields.text, 1.0)]))
+            .collect();
         if units.len() >= 2 {
-            let all: Vec<_> = clauses
+            let all: Vec<_> = in_text
                 .iter()
                 .map(|c| (Occur::Must, c.box_clone()))
                 .collect();
@@ -296,7 +311,7 @@ impl<'a> Planner<'a> {
         }
         if units.len() >= 3 {
             let most = BooleanQuery::with_minimum_required_clauses(
-                clauses
+                in_text
                     .iter()
                     .map(|c| (Occur::Should, c.box_clone()))
                     .collect(),
@@ -307,7 +322,26 @@ impl<'a> Planner<'a> {
                 Box::new(BoostQuery::new(Box::new(most), MOST_TERMS_BOOST)),
             ));
         }
+        let mut highlight: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for pair in units.windows(2) {
+            // Two words that are also written as one: "mesa optimizer" finds "mesaoptimizer".
+            if let [Unit::Word {
+                typed: Some(first), ..
+            }, Unit::Word {
+                typed: Some(second),
+                ..
+            }] = pair
+            {
+                let joined = self.joined(&format!("{first}{second}"));
+                if self.doc_freq(self.index.fields.text, &joined)? > 0 {
+                    let unit = self.unit_query(&Unit::Word {
+                        stem: joined,
+                        typed: None,
+                    });
+                    highlight.push((Occur::Should, unit.box_clone()));
+                    ranking.push((Occur::Should, unit));
+                }
+            }
             let stems: Vec<&str> = pair.iter().flat_map(Unit::stems).collect();
             for (field, boost) in [
                 (self.index.fields.text, PROXIMITY_BOOST),
@@ -321,9 +355,8 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
-        let highlight = Box::new(BooleanQuery::new(
-            clauses.into_iter().map(|c| (Occur::Should, c)).collect(),
-        ));
+        highlight.extend(clauses.into_iter().map(|c| (Occur::Should, c)));
+        let highlight = Box::new(BooleanQuery::new(highlight));
         Ok(Plan {
             ranking: Box::new(BooleanQuery::new(ranking)),
             highlight,
@@ -335,12 +368,20 @@ impl<'a> Planner<'a> {
     /// The query for one unit: in the paragraph, the topic or the section heading.
     fn unit_query(&self, unit: &Unit) -> Box<dyn Query> {
         let fields = &self.index.fields;
+        self.unit_query_in(
+            unit,
+            &[
+                (fields.text, 1.0),
+                (fields.topic, TOPIC_BOOST),
+                (fields.section, SECTION_BOOST),
+            ],
+        )
+    }
+
+    /// The query for one unit in the given fields, with their boosts.
+    fn unit_query_in(&self, unit: &Unit, fields: &[(Field, f32)]) -> Box<dyn Query> {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost) in [
-            (fields.text, 1.0),
-            (fields.topic, TOPIC_BOOST),
-            (fields.section, SECTION_BOOST),
-        ] {
+        for &(field, boost) in fields {
             let mut add = |query: Box<dyn Query>| {
                 let query: Box<dyn Query> = if boost == 1.0 {
                     query
@@ -386,6 +427,65 @@ impl<'a> Planner<'a> {
             .next()
             .map(|t| t.text)
             .unwrap_or(letters)
+    }
+
+    /// The stems of the two words that a rare joined word is made of, where the text also has
+    /// them as two words: "mesaoptimizer" is "mesa optimizer".
+    fn split(&self, word: &str) -> Result<Option<Vec<String>>> {
+        const MIN_PART_CHARS: usize = 2;
+        const MAX_SPLITS_TRIED: usize = 3;
+        let word = self.spelling_form(word);
+        // Letters and digits: "gpt2" is also written "GPT-2".
+        let runs: Vec<String> = letter_digit_runs(&word)
+            .iter()
+            .filter_map(|run| self.stems(run).into_iter().next())
+            .map(|token| token.text)
+            .collect();
+        if runs.len() > 1 {
+            return Ok(Some(runs));
+        }
+        let chars: Vec<(usize, char)> = word.char_indices().collect();
+        let spelling = self.index.fields.spelling;
+        if chars.len() < 2 * MIN_PART_CHARS
+            || !word.chars().all(char::is_alphabetic)
+            || self.doc_freq(spelling, &word)? > RARE_DOC_FREQ
+        {
+            return Ok(None);
+        }
+        let mut splits = Vec::new();
+        for &(at, _) in &chars[MIN_PART_CHARS..=chars.len() - MIN_PART_CHARS] {
+            let (first, second) = word.split_at(at);
+            let freq = self
+                .doc_freq(spelling, first)?
+                .min(self.doc_freq(spelling, second)?);
+            if freq > 0 {
+                splits.push((freq, first, second));
+            }
+        }
+        // The most common parts first; the text must have them side by side.
+        splits.sort_by_key(|split| std::cmp::Reverse(split.0));
+        for (_, first, second) in splits.into_iter().take(MAX_SPLITS_TRIED) {
+            let parts: Vec<String> = [first, second]
+                .iter()
+                .filter_map(|part| self.stems(part).into_iter().next())
+                .map(|token| token.text)
+                .collect();
+            if parts.len() != 2 {
+                continue;
+            }
+            let together = phrase(
+                self.index.fields.text,
+                parts.iter().map(String::as_str).enumerate(),
+            );
+            if self
+                .searcher
+                .search(&together, &tantivy::collector::Count)?
+                > 0
+            {
+                return Ok(Some(parts));
+            }
+        }
+        Ok(None)
     }
 
     fn is_stop_word(&self, word: &str) -> bool {
@@ -500,6 +600,24 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// A word cut where letters meet digits ("gpt2" → "gpt", "2"), when it holds only those.
+fn letter_digit_runs(word: &str) -> Vec<String> {
+    if !word.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Vec::new();
+    }
+    let mut runs: Vec<String> = Vec::new();
+    let mut previous: Option<bool> = None;
+    for c in word.chars() {
+        let digit = c.is_ascii_digit();
+        match runs.last_mut() {
+            Some(run) if previous == Some(digit) => run.push(c),
+            _ => runs.push(c.to_string()),
+        }
+        previous = Some(digit);
+    }
+    runs
+}
+
 fn term_query(field: Field, stem: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
         Term::from_field_text(field, stem),
@@ -518,6 +636,14 @@ fn phrase<'s>(field: Field, stems: impl Iterator<Item = (usize, &'s str)>) -> Ph
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_and_digits_are_cut_apart() {
+        assert_eq!(letter_digit_runs("gpt2"), ["gpt", "2"]);
+        assert_eq!(letter_digit_runs("llama3b"), ["llama", "3", "b"]);
+        assert_eq!(letter_digit_runs("word"), ["word"]);
+        assert!(letter_digit_runs("naïve2").is_empty());
+    }
 
     #[test]
     fn operators_are_told_apart_from_punctuation() {

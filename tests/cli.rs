@@ -1,79 +1,19 @@
 //! Runs the real `ai-search` binary on the fixtures corpus and checks exact outcomes.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use common::{ai_search, hits, refs, Indexed};
 use predicates::prelude::*;
 use serde_json::Value;
-use tempfile::TempDir;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
-}
-
-/// A temporary folder holding an index of the fixtures corpus.
-struct Indexed {
-    dir: TempDir,
-}
-
-impl Indexed {
-    fn new() -> Indexed {
-        Indexed::of(&fixtures())
-    }
-
-    fn of(corpus: &Path) -> Indexed {
-        let indexed = Indexed {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        indexed.cmd().arg("index").arg(corpus).assert().success();
-        indexed
-    }
-
-    fn index_dir(&self) -> PathBuf {
-        self.dir.path().join("index")
-    }
-
-    /// The binary with a clean environment, pointed at this index.
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("ai-search").unwrap();
-        cmd.env_clear()
-            .current_dir(self.dir.path())
-            .arg("--index")
-            .arg(self.index_dir());
-        cmd
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self
-            .cmd()
-            .arg("query")
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-}
-
-fn hits(results: &Value) -> &Vec<Value> {
-    results["hits"].as_array().unwrap()
-}
-
-/// `path#paragraph` of every hit.
-fn refs(results: &Value) -> Vec<String> {
-    hits(results)
-        .iter()
-        .map(|hit| format!("{}#{}", hit["path"].as_str().unwrap(), hit["paragraph"]))
-        .collect()
+fn fixtures() -> std::path::PathBuf {
+    common::fixtures("corpus")
 }
 
 #[test]
 fn index_reports_what_it_read() {
     let dir = tempfile::tempdir().unwrap();
-    Command::cargo_bin("ai-search")
-        .unwrap()
-        .env_clear()
+    ai_search()
         .current_dir(dir.path())
         .args(["index"])
         .arg(fixtures())
@@ -89,9 +29,7 @@ fn index_reports_what_it_read() {
 fn index_location_comes_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let env_index = dir.path().join("from-env");
-    Command::cargo_bin("ai-search")
-        .unwrap()
-        .env_clear()
+    ai_search()
         .env("AI_SEARCH_INDEX", &env_index)
         .current_dir(dir.path())
         .arg("index")
@@ -393,9 +331,7 @@ fn no_hits_is_not_an_error() {
 #[test]
 fn missing_index_says_how_to_create_one() {
     let dir = tempfile::tempdir().unwrap();
-    Command::cargo_bin("ai-search")
-        .unwrap()
-        .env_clear()
+    ai_search()
         .current_dir(dir.path())
         .args(["query", "anything"])
         .assert()
@@ -451,9 +387,7 @@ fn unreadable_files_are_reported_and_the_rest_indexed() {
 
     let dir = tempfile::tempdir().unwrap();
     let index_dir = dir.path().join("idx");
-    Command::cargo_bin("ai-search")
-        .unwrap()
-        .env_clear()
+    ai_search()
         .arg("--index")
         .arg(&index_dir)
         .arg("index")
@@ -471,9 +405,7 @@ fn unreadable_files_are_reported_and_the_rest_indexed() {
              warning: eve/records.jsonl:2: truncated JSON record\n",
             root.join("eve/dangling.md").display()
         ));
-    Command::cargo_bin("ai-search")
-        .unwrap()
-        .env_clear()
+    ai_search()
         .arg("--index")
         .arg(&index_dir)
         .args(["query", "--json", "mesa optimizers"])
@@ -542,9 +474,8 @@ fn index_folder_inside_the_corpus_is_not_indexed() {
     std::fs::create_dir(corpus.path().join("zed")).unwrap();
     std::fs::write(corpus.path().join("zed/a.md"), "Plain words about debate.").unwrap();
     let index = || {
-        let mut cmd = Command::cargo_bin("ai-search").unwrap();
-        cmd.env_clear()
-            .current_dir(corpus.path())
+        let mut cmd = ai_search();
+        cmd.current_dir(corpus.path())
             .args(["--index", "zed/idx", "index", "."]);
         cmd
     };
