@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ai_search::corpus::{read_file, Corpus};
-use ai_search::{build_index, IndexOptions, SearchIndex, SearchRequest};
+use ai_search::{build_index, IndexOptions, NoProgress, SearchIndex, SearchRequest};
 use rusqlite::Connection;
 use serde::Deserialize;
 
@@ -128,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let corpus = arrange_by_author(&corpora, &work.path().join("corpus"))?;
     let index_dir = work.path().join("index");
     let started = Instant::now();
-    let summary = build_index(&index_dir, &corpus, &IndexOptions::default())?;
+    let summary = build_index(&index_dir, &corpus, &IndexOptions::default(), &NoProgress)?;
     println!(
         "corpus: {} files, {} paragraphs; ai-search index built in {:.2}s",
         summary.files,
@@ -301,15 +301,15 @@ impl Fts5 {
             let mut insert = tx.prepare(
                 "INSERT INTO paragraphs (text, topic, author, path) VALUES (?1, ?2, ?3, ?4)",
             )?;
+            let mut documents = Vec::new();
             for file in Corpus::new(corpus).walk().flatten() {
-                let Ok(parsed) = read_file(&file) else {
-                    continue;
-                };
-                for doc in parsed.documents {
-                    let authors = doc.authors.join(", ");
-                    for paragraph in &doc.paragraphs {
-                        insert.execute((&paragraph.text, &doc.topic, &authors, &doc.path))?;
-                    }
+                // Files ai-search skips are skipped here too.
+                let _ = read_file(&file, &mut |doc| documents.push(doc));
+            }
+            for doc in documents {
+                let authors = doc.authors.join(", ");
+                for paragraph in &doc.paragraphs {
+                    insert.execute((&paragraph.text, &doc.topic, &authors, &doc.path))?;
                 }
             }
         }

@@ -5,7 +5,7 @@
 //
 //     cargo run --example embed -- corpus "reward hacking"
 
-use ai_search::{build_index, IndexOptions, SearchIndex, SearchRequest};
+use ai_search::{build_index, IndexOptions, NoProgress, SearchIndex, SearchRequest};
 
 fn main() -> ai_search::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -16,7 +16,7 @@ fn main() -> ai_search::Result<()> {
 
     // The index can live anywhere; a temporary folder keeps this example tidy.
     let index_dir = std::env::temp_dir().join("ai-search-embed-example");
-    let summary = build_index(&index_dir, &corpus, &IndexOptions::default())?;
+    let summary = build_index(&index_dir, &corpus, &IndexOptions::default(), &NoProgress)?;
     for problem in &summary.skipped {
         eprintln!("skipped {problem}");
     }

@@ -35,6 +35,9 @@ pub enum Error {
     #[error("cannot read the corpus folder {}: {message}", path.display())]
     Corpus { path: PathBuf, message: String },
 
+    #[error("{}: {message}; run `ai-search index --rebuild <CORPUS>`", path.display())]
+    Corrupt { path: PathBuf, message: String },
+
     #[error("index error: {0}; if it persists, run `ai-search index --rebuild <CORPUS>`")]
     Tantivy(#[from] tantivy::TantivyError),
 }

@@ -1,25 +1,33 @@
-//! Building the index from a corpus and opening it for search. Knows nothing about file formats.
+//! Opening an index for search, and what each commit records about itself.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tantivy::directory::error::LockError;
-use tantivy::{IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError};
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
+use tantivy::directory::{
+    Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, WatchCallback, WatchHandle, WritePtr,
+};
+use tantivy::{IndexReader, ReloadPolicy, TantivyError};
 
-use crate::corpus::{self, Corpus, Document, Problem};
 use crate::error::{Error, Result};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
 
 /// tantivy's own file that marks a folder as an index.
-const META_FILE: &str = "meta.json";
+pub(crate) const META_FILE: &str = "meta.json";
 
 /// What the index records about itself in each commit.
-#[derive(Serialize, Deserialize)]
-struct CommitPayload {
-    schema_version: u32,
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct CommitPayload {
+    pub schema_version: u32,
     /// The corpus folder the index was built from.
-    corpus: PathBuf,
+    pub corpus: PathBuf,
+    /// Counts commits; names the manifest file.
+    pub generation: u64,
+    /// The file, in the index folder, that lists the files this commit holds.
+    pub manifest: String,
 }
 
 /// An index opened for searching.
@@ -36,14 +44,23 @@ impl SearchIndex {
     ///
     /// Fails with [`Error::IndexNotFound`] when there is none and with [`Error::SchemaMismatch`]
     /// when it was built by a version of ai-search with another schema.
+    ///
+    /// An index in a read-only folder can be opened. An indexer committing meanwhile is harmless:
+    /// the index opens at its last complete commit.
     pub fn open(dir: impl AsRef<Path>) -> Result<SearchIndex> {
         let dir = dir.as_ref();
-        let index = open_tantivy(dir)?.ok_or_else(|| Error::IndexNotFound(dir.to_path_buf()))?;
+        let mut attempts = 0;
+        let (index, reader) = loop {
+            // A concurrent commit may remove a file of the commit being opened: try again.
+            match open_for_search(dir) {
+                Err(Error::Tantivy(err)) if attempts < OPEN_ATTEMPTS && is_missing_file(&err) => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let fields = Fields::resolve(&index.schema()).ok_or_else(|| mismatch(dir, "unknown"))?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
         Ok(SearchIndex {
             index,
             reader,
@@ -69,26 +86,123 @@ impl SearchIndex {
     }
 }
 
-/// Opens the tantivy index in `dir` and checks its schema version; `None` if there is no index.
-fn open_tantivy(dir: &Path) -> Result<Option<tantivy::Index>> {
+/// Times to try opening an index that a concurrent commit changes under us.
+const OPEN_ATTEMPTS: usize = 5;
+
+fn open_for_search(dir: &Path) -> Result<(tantivy::Index, IndexReader)> {
+    if !dir.join(META_FILE).is_file() {
+        return Err(Error::IndexNotFound(dir.to_path_buf()));
+    }
+    let directory = SearchDirectory(
+        MmapDirectory::open(dir)
+            .map_err(|err| Error::Tantivy(TantivyError::OpenDirectoryError(err)))?,
+    );
+    let index = tantivy::Index::open(directory)?;
+    check_version(dir, &index)?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    Ok((index, reader))
+}
+
+fn is_missing_file(err: &TantivyError) -> bool {
+    matches!(
+        err,
+        TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_))
+    )
+}
+
+/// Opens the tantivy index in `dir` for writing, with its last commit's payload, and checks its
+/// schema version; `None` if there is no index.
+pub(crate) fn open_tantivy(dir: &Path) -> Result<Option<(tantivy::Index, Option<CommitPayload>)>> {
     if !dir.join(META_FILE).is_file() {
         return Ok(None);
     }
     let index = tantivy::Index::open_in_dir(dir)?;
+    let payload = check_version(dir, &index)?;
+    Ok(Some((index, payload)))
+}
+
+/// Registers our tokenizers and checks the schema version the last commit recorded.
+fn check_version(dir: &Path, index: &tantivy::Index) -> Result<Option<CommitPayload>> {
     schema::register_tokenizers(index.tokenizers());
+    /// Only the version, which every version of the payload has.
+    #[derive(Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
     let payload = index.load_metas()?.payload;
     let version = payload
         .as_deref()
-        .and_then(|payload| serde_json::from_str::<CommitPayload>(payload).ok())
+        .and_then(|payload| serde_json::from_str::<Version>(payload).ok())
         .map(|payload| payload.schema_version);
+    let payload = payload
+        .as_deref()
+        .and_then(|payload| serde_json::from_str::<CommitPayload>(payload).ok());
     if version != Some(SCHEMA_VERSION) || index.schema() != schema::build_schema() {
         let found = version.map_or_else(|| "unknown".to_string(), |v| v.to_string());
         return Err(mismatch(dir, &found));
     }
-    Ok(Some(index))
+    Ok(payload)
 }
 
-fn mismatch(dir: &Path, found: &str) -> Error {
+/// A memory-mapped index folder for searching: where the folder is read-only, reading goes on
+/// without tantivy's lock files (no writer can change such a folder anyway).
+#[derive(Clone, Debug)]
+struct SearchDirectory(MmapDirectory);
+
+impl Directory for SearchDirectory {
+    fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
+        self.0.get_file_handle(path)
+    }
+
+    fn delete(&self, path: &Path) -> Result<(), DeleteError> {
+        self.0.delete(path)
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
+        self.0.exists(path)
+    }
+
+    fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        self.0.open_write(path)
+    }
+
+    fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
+        self.0.atomic_read(path)
+    }
+
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.0.atomic_write(path, data)
+    }
+
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.0.sync_directory()
+    }
+
+    fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
+        match self.0.acquire_lock(lock) {
+            Err(LockError::IoError(err)) if is_read_only(&err) => {
+                Ok(DirectoryLock::from(Box::new(())))
+            }
+            other => other,
+        }
+    }
+
+    fn watch(&self, callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        self.0.watch(callback)
+    }
+}
+
+fn is_read_only(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+pub(crate) fn mismatch(dir: &Path, found: &str) -> Error {
     Error::SchemaMismatch {
         path: dir.to_path_buf(),
         found: found.to_string(),
@@ -96,214 +210,75 @@ fn mismatch(dir: &Path, found: &str) -> Error {
     }
 }
 
-/// How to build an index.
-#[derive(Clone, Debug)]
-pub struct IndexOptions {
-    /// Throw away an existing index (of any schema version) and start from scratch.
-    pub rebuild: bool,
-    /// Memory the indexer may use for its in-memory segments, in bytes.
-    pub memory_budget: usize,
-}
-
-impl Default for IndexOptions {
-    fn default() -> IndexOptions {
-        IndexOptions {
-            rebuild: false,
-            memory_budget: 256 << 20,
-        }
-    }
-}
-
-/// What an indexing run did.
+/// What [`SearchIndex::check`] found.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct IndexSummary {
-    /// Files read, in full or in part.
+pub struct CheckReport {
+    pub segments: usize,
+    pub paragraphs: u64,
+    /// Files the manifest lists.
     pub files: usize,
-    pub documents: usize,
-    pub paragraphs: usize,
-    /// Bytes of the files read.
-    pub bytes: u64,
-    /// Files that could not be indexed at all, with the reason.
-    #[serde(serialize_with = "display_all")]
-    pub skipped: Vec<Problem>,
-    /// Parts of files that were left out (a malformed JSON line, bad front matter).
-    #[serde(serialize_with = "display_all")]
-    pub warnings: Vec<Problem>,
-    pub elapsed: Duration,
+    /// Everything found wrong; empty when the index is sound.
+    pub problems: Vec<String>,
 }
 
-impl IndexSummary {
-    /// True when some file, or part of one, was left out.
-    pub fn is_partial(&self) -> bool {
-        !self.skipped.is_empty() || !self.warnings.is_empty()
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
     }
 }
 
-fn display_all<S: serde::Serializer>(
-    problems: &[Problem],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(problems.iter().map(ToString::to_string))
-}
-
-/// Indexes every file of the corpus folder into the index in `index_dir`, replacing what the
-/// index held before in one atomic commit: readers see either the old or the new corpus.
-///
-/// Files that cannot be read are reported in the summary and the rest is indexed.
-pub fn build_index(
-    index_dir: impl AsRef<Path>,
-    corpus_root: impl AsRef<Path>,
-    options: &IndexOptions,
-) -> Result<IndexSummary> {
-    let started = Instant::now();
-    let (index_dir, corpus_root) = (index_dir.as_ref(), corpus_root.as_ref());
-    let corpus_error = |message: String| Error::Corpus {
-        path: corpus_root.to_path_buf(),
-        message,
-    };
-    match std::fs::metadata(corpus_root) {
-        Ok(metadata) if metadata.is_dir() => {}
-        Ok(_) => return Err(corpus_error("not a folder".into())),
-        Err(err) => return Err(corpus_error(corpus::describe_io_error(&err))),
-    }
-    let index = create_or_open(index_dir, options.rebuild)?;
-    let fields = Fields::resolve(&index.schema()).ok_or_else(|| mismatch(index_dir, "unknown"))?;
-    let mut writer: IndexWriter = index
-        .writer(options.memory_budget)
-        .map_err(|err| match err {
-            TantivyError::LockFailure(LockError::LockBusy, _) => {
-                Error::Locked(index_dir.to_path_buf())
-            }
-            other => Error::Tantivy(other),
-        })?;
-    writer.delete_all_documents()?;
-
-    let mut summary = IndexSummary::default();
-    let corpus = Corpus::new(corpus_root).exclude(index_dir);
-    for file in corpus.walk() {
-        let file = match file {
-            Ok(file) => file,
-            Err(problem) => {
-                summary.skipped.push(problem);
-                continue;
-            }
+impl SearchIndex {
+    /// Verifies the checksum of every index file, that every stored paragraph can be read, and
+    /// that the manifest agrees with the index.
+    pub fn check(&self) -> Result<CheckReport> {
+        let searcher = self.reader.searcher();
+        let mut report = CheckReport {
+            segments: searcher.segment_readers().len(),
+            paragraphs: searcher.num_docs(),
+            ..CheckReport::default()
         };
-        match corpus::read_file(&file) {
-            Ok(parsed) => {
-                summary.files += 1;
-                summary.bytes += std::fs::metadata(&file.path).map_or(0, |m| m.len());
-                summary.warnings.extend(parsed.problems);
-                for document in &parsed.documents {
-                    summary.documents += 1;
-                    summary.paragraphs += document.paragraphs.len();
-                    for doc in tantivy_documents(&fields, document) {
-                        writer.add_document(doc)?;
+        for file in self.index.validate_checksum()? {
+            report
+                .problems
+                .push(format!("{}: checksum mismatch", file.display()));
+        }
+        for segment in searcher.segment_readers() {
+            let store = segment
+                .get_store_reader(1)
+                .map_err(|err| Error::Tantivy(err.into()))?;
+            for doc in segment.doc_ids_alive() {
+                if let Err(err) = store.get::<tantivy::TantivyDocument>(doc) {
+                    report.problems.push(format!(
+                        "segment {}: paragraph {doc} cannot be read ({err})",
+                        segment.segment_id().uuid_string()
+                    ));
+                    break;
+                }
+            }
+        }
+        let payload = self
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|payload| serde_json::from_str::<CommitPayload>(&payload).ok());
+        match payload {
+            None => report
+                .problems
+                .push("the last commit records no manifest".into()),
+            Some(payload) => match crate::indexer::read_manifest(&self.dir, &payload) {
+                Err(err) => report.problems.push(err.to_string()),
+                Ok(manifest) => {
+                    report.files = manifest.len();
+                    let listed: u64 = manifest.values().map(|record| record.paragraphs).sum();
+                    if listed != report.paragraphs {
+                        report.problems.push(format!(
+                            "the manifest lists {listed} paragraphs, the index holds {}",
+                            report.paragraphs
+                        ));
                     }
                 }
-            }
-            Err(problem) => summary.skipped.push(problem),
+            },
         }
+        Ok(report)
     }
-
-    let payload = CommitPayload {
-        schema_version: SCHEMA_VERSION,
-        corpus: corpus_root
-            .canonicalize()
-            .unwrap_or_else(|_| corpus_root.to_path_buf()),
-    };
-    let mut commit = writer.prepare_commit()?;
-    commit.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
-    commit.commit()?;
-    writer.wait_merging_threads()?;
-    summary.elapsed = started.elapsed();
-    Ok(summary)
-}
-
-/// Opens the index in `dir`, or creates an empty one. With `rebuild`, an index of another schema
-/// version is replaced instead of refused.
-fn create_or_open(dir: &Path, rebuild: bool) -> Result<tantivy::Index> {
-    match open_tantivy(dir) {
-        Ok(Some(index)) => return Ok(index),
-        Ok(None) => {}
-        Err(Error::SchemaMismatch { .. }) if rebuild => remove_index_files(dir)?,
-        Err(err) => return Err(err),
-    }
-    std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
-    let is_empty = std::fs::read_dir(dir)
-        .map_err(|err| Error::io(dir, err))?
-        .next()
-        .is_none();
-    if !is_empty {
-        return Err(Error::io(
-            dir,
-            std::io::Error::other("exists and is not an ai-search index; refusing to write there"),
-        ));
-    }
-    let index = tantivy::Index::create_in_dir(dir, schema::build_schema())?;
-    schema::register_tokenizers(index.tokenizers());
-    Ok(index)
-}
-
-/// Removes the files of an index of another schema version: everything in the folder, which
-/// holds `meta.json` and so is an index folder.
-fn remove_index_files(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|err| Error::io(dir, err))? {
-        let path = entry.map_err(|err| Error::io(dir, err))?.path();
-        let removed = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.map_err(|err| Error::io(&path, err))?;
-    }
-    Ok(())
-}
-
-/// One tantivy document per paragraph.
-fn tantivy_documents<'a>(
-    fields: &'a Fields,
-    document: &'a Document,
-) -> impl Iterator<Item = TantivyDocument> + 'a {
-    document
-        .paragraphs
-        .iter()
-        .enumerate()
-        .map(move |(number, paragraph)| {
-            let doc_hash = schema::doc_hash(&document.key);
-            let mut doc = TantivyDocument::default();
-            doc.add_text(fields.doc, &document.key);
-            doc.add_u64(fields.doc_hash, doc_hash);
-            doc.add_text(fields.path, &document.path);
-            if let Some(id) = &document.id {
-                doc.add_text(fields.id, id);
-            }
-            doc.add_u64(fields.paragraph, number as u64 + 1);
-            doc.add_u64(
-                fields.words,
-                paragraph.text.split_whitespace().count() as u64,
-            );
-            doc.add_text(fields.text, &paragraph.text);
-            if number == 0 {
-                for paragraph in &document.paragraphs {
-                    doc.add_text(fields.spelling, &paragraph.text);
-                }
-            }
-            doc.add_text(fields.topic, &document.topic);
-            if let Some(section) = &paragraph.section {
-                doc.add_text(fields.section, section);
-            }
-            for author in &document.authors {
-                doc.add_text(fields.author, author);
-            }
-            for tag in &document.tags {
-                doc.add_text(fields.tags, tag);
-            }
-            if let Some(date) = &document.date {
-                doc.add_text(fields.date, date);
-            }
-            if let Some(url) = &document.url {
-                doc.add_text(fields.url, url);
-            }
-            doc
-        })
 }

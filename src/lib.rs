@@ -9,7 +9,7 @@
 //! hits ([`SearchIndex::search`]) → rendered output ([`render`]).
 //!
 //! ```
-//! use ai_search::{build_index, IndexOptions, SearchIndex, SearchRequest};
+//! use ai_search::{build_index, IndexOptions, NoProgress, SearchIndex, SearchRequest};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let corpus = tempfile::tempdir()?;
@@ -20,7 +20,12 @@
 //! )?;
 //! let index_dir = tempfile::tempdir()?;
 //!
-//! let summary = build_index(index_dir.path(), corpus.path(), &IndexOptions::default())?;
+//! let summary = build_index(
+//!     index_dir.path(),
+//!     corpus.path(),
+//!     &IndexOptions::default(),
+//!     &NoProgress,
+//! )?;
 //! assert_eq!(summary.paragraphs, 2);
 //!
 //! let index = SearchIndex::open(index_dir.path())?;
@@ -37,12 +42,14 @@
 pub mod corpus;
 mod error;
 mod index;
+mod indexer;
 mod query;
 pub mod render;
 pub mod schema;
 mod search;
 
 pub use error::{Error, Result};
-pub use index::{build_index, IndexOptions, IndexSummary, SearchIndex};
+pub use index::{CheckReport, SearchIndex};
+pub use indexer::{build_index, IndexOptions, IndexSummary, NoProgress, Progress};
 pub use search::{Hit, SearchRequest, SearchResults};
 pub use tantivy;

@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{normalize_date, normalize_space, text, Defaults, Paragraph, ParsedFile, Problem};
+use super::{
+    normalize_date, normalize_space, text, Defaults, Document, Paragraph, ParsedFile, Problem,
+};
 
 #[derive(Deserialize)]
 struct Record {
@@ -30,56 +32,61 @@ struct Record {
 pub(super) fn parse(input: &str, defaults: &Defaults) -> ParsedFile {
     let mut parsed = ParsedFile::default();
     for (index, line) in input.lines().enumerate() {
-        let number = index + 1;
-        if line.trim().is_empty() {
-            continue;
+        match parse_line(line, index + 1, defaults) {
+            Ok(Some(doc)) => parsed.documents.push(doc),
+            Ok(None) => {}
+            Err(problem) => parsed.problems.push(problem),
         }
-        let problem = |message: String| Problem {
-            line: Some(number),
-            ..Problem::new(defaults.relative, message)
-        };
-        let record: Record = match serde_json::from_str(line) {
-            Ok(record) => record,
-            Err(err) => {
-                parsed.problems.push(problem(describe(&err)));
-                continue;
-            }
-        };
-        let mut paragraphs = record.text.as_deref().map(text::blocks).unwrap_or_default();
-        paragraphs.extend(
-            strings(&record.summary)
-                .into_iter()
-                .map(|summary| Paragraph {
-                    text: normalize_space(&summary),
-                    section: Some("Summary".to_string()),
-                }),
-        );
-        paragraphs.retain(|p| !p.text.is_empty());
-        if paragraphs.is_empty() {
-            parsed.problems.push(problem("record has no text".into()));
-            continue;
-        }
-        let id = match &record.id {
-            Value::String(id) if !id.trim().is_empty() => id.trim().to_string(),
-            Value::Number(id) => id.to_string(),
-            _ => format!("line{number}"),
-        };
-        let mut doc = defaults.document(paragraphs);
-        doc.key = format!("{}:{id}", defaults.relative);
-        doc.id = Some(id);
-        if let Some(title) = record.title.filter(|t| !t.trim().is_empty()) {
-            doc.topic = normalize_space(&title);
-        }
-        let authors = strings(&record.authors);
-        if !authors.is_empty() {
-            doc.authors = authors;
-        }
-        doc.tags = record.source.into_iter().collect();
-        doc.date = record.date_published.as_deref().and_then(normalize_date);
-        doc.url = record.url.filter(|u| !u.trim().is_empty());
-        parsed.documents.push(doc);
     }
     parsed
+}
+
+/// The document of line `number`; `None` for a blank line.
+pub(super) fn parse_line(
+    line: &str,
+    number: usize,
+    defaults: &Defaults,
+) -> Result<Option<Document>, Problem> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let problem = |message: String| Problem {
+        line: Some(number),
+        ..Problem::new(defaults.relative, message)
+    };
+    let record: Record = serde_json::from_str(line).map_err(|err| problem(describe(&err)))?;
+    let mut paragraphs = record.text.as_deref().map(text::blocks).unwrap_or_default();
+    paragraphs.extend(
+        strings(&record.summary)
+            .into_iter()
+            .map(|summary| Paragraph {
+                text: normalize_space(&summary),
+                section: Some("Summary".to_string()),
+            }),
+    );
+    paragraphs.retain(|p| !p.text.is_empty());
+    if paragraphs.is_empty() {
+        return Err(problem("record has no text".into()));
+    }
+    let id = match &record.id {
+        Value::String(id) if !id.trim().is_empty() => id.trim().to_string(),
+        Value::Number(id) => id.to_string(),
+        _ => format!("line{number}"),
+    };
+    let mut doc = defaults.document(paragraphs);
+    doc.key = format!("{}:{id}", defaults.relative);
+    doc.id = Some(id);
+    if let Some(title) = record.title.filter(|t| !t.trim().is_empty()) {
+        doc.topic = normalize_space(&title);
+    }
+    let authors = strings(&record.authors);
+    if !authors.is_empty() {
+        doc.authors = authors;
+    }
+    doc.tags = record.source.into_iter().collect();
+    doc.date = record.date_published.as_deref().and_then(normalize_date);
+    doc.url = record.url.filter(|u| !u.trim().is_empty());
+    Ok(Some(doc))
 }
 
 /// The non-empty strings of a string or a list of strings.

@@ -143,7 +143,8 @@ impl Corpus {
             .filter_entry(|entry| entry.depth() == 0 || !self.is_skipped(entry.path()))
             .filter_map(move |entry| match entry {
                 Err(err) => {
-                    let path = err.path().unwrap_or(&self.root).to_path_buf();
+                    let path =
+                        PathBuf::from(relative_path(&self.root, err.path().unwrap_or(&self.root)));
                     let message = match err.io_error() {
                         Some(io) => describe_io_error(io),
                         None => err.to_string(),
@@ -195,20 +196,231 @@ pub(crate) fn describe_io_error(err: &std::io::Error) -> String {
     }
 }
 
-/// Reads and parses one corpus file.
+/// Largest document read: a Markdown or text file is cut after this many bytes, and a longer
+/// JSON Lines record is skipped.
+pub const MAX_DOCUMENT_BYTES: usize = 32 << 20;
+/// Longest paragraph indexed, in bytes; longer ones (and so any single longer word) are cut.
+pub const MAX_PARAGRAPH_BYTES: usize = 32 << 10;
+/// A file with a NUL byte in its first this many bytes is binary.
+const BINARY_SNIFF_BYTES: usize = 8 << 10;
+/// Problems reported for one file at most; the rest are counted.
+const MAX_PROBLEMS_PER_FILE: usize = 20;
+
+/// What reading a file gave, besides the documents handed to the caller.
+#[derive(Debug, Default)]
+pub struct FileRead {
+    pub documents: usize,
+    /// Parts of the file that were left out or cut.
+    pub problems: Vec<Problem>,
+}
+
+/// Reads and parses one corpus file, handing each document to `sink` as soon as it is read, so
+/// memory stays bounded for a JSON Lines file of any size.
 ///
 /// An `Err` means nothing of the file could be used; an `Ok` may still carry problems with parts
 /// of it.
-pub fn read_file(file: &CorpusFile) -> Result<ParsedFile, Problem> {
-    let bytes = std::fs::read(&file.path)
-        .map_err(|err| Problem::new(&file.relative, describe_io_error(&err)))?;
-    parse_bytes(file, &bytes)
+pub fn read_file(file: &CorpusFile, sink: &mut dyn FnMut(Document)) -> Result<FileRead, Problem> {
+    use std::io::Read;
+    let io_problem = |err: std::io::Error| Problem::new(&file.relative, describe_io_error(&err));
+    let opened = std::fs::File::open(&file.path).map_err(io_problem)?;
+    if !opened.metadata().map_err(io_problem)?.is_file() {
+        return Err(Problem::new(&file.relative, "not a regular file"));
+    }
+    if file.format == Format::JsonLines {
+        return read_json_lines(file, opened, sink);
+    }
+    let mut bytes = Vec::new();
+    opened
+        .take(MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_problem)?;
+    let mut cut = None;
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        bytes.truncate(MAX_DOCUMENT_BYTES);
+        // Do not leave half a character at the end.
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            Err(err) if err.error_len().is_none() => err.valid_up_to(),
+            Err(_) => bytes.len(),
+        };
+        bytes.truncate(valid);
+        cut = Some(Problem::new(
+            &file.relative,
+            format!(
+                "larger than {} MiB; indexed only its first {} MiB",
+                MAX_DOCUMENT_BYTES >> 20,
+                MAX_DOCUMENT_BYTES >> 20
+            ),
+        ));
+    }
+    let parsed = parse_bytes(file, &bytes)?;
+    let mut read = FileRead {
+        documents: parsed.documents.len(),
+        problems: parsed.problems,
+    };
+    read.problems.extend(cut);
+    for document in parsed.documents {
+        sink(document);
+    }
+    Ok(read)
+}
+
+/// Streams a JSON Lines file record by record; a record longer than [`MAX_DOCUMENT_BYTES`] is
+/// skipped without being held in memory.
+fn read_json_lines(
+    file: &CorpusFile,
+    opened: std::fs::File,
+    sink: &mut dyn FnMut(Document),
+) -> Result<FileRead, Problem> {
+    use std::io::BufRead;
+    let io_problem = |err: std::io::Error| Problem::new(&file.relative, describe_io_error(&err));
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, opened);
+    let head = reader.fill_buf().map_err(io_problem)?;
+    if head.iter().take(BINARY_SNIFF_BYTES).any(|b| *b == 0) {
+        return Err(Problem::new(
+            &file.relative,
+            "binary file (contains NUL bytes)",
+        ));
+    }
+    let defaults = Defaults::for_file(file);
+    let mut read = FileRead::default();
+    let mut skipped_problems = 0;
+    let mut line = Vec::new();
+    let mut any_text = false;
+    for number in 1.. {
+        let Some(complete) =
+            read_line_capped(&mut reader, &mut line, MAX_DOCUMENT_BYTES).map_err(io_problem)?
+        else {
+            break;
+        };
+        let line_problem = |message: String| Problem {
+            line: Some(number),
+            ..Problem::new(&file.relative, message)
+        };
+        let result = if !complete {
+            Err(line_problem(format!(
+                "record larger than {} MiB skipped",
+                MAX_DOCUMENT_BYTES >> 20
+            )))
+        } else {
+            match std::str::from_utf8(&line) {
+                Ok(text) => {
+                    let text = if number == 1 {
+                        text.strip_prefix('\u{feff}').unwrap_or(text)
+                    } else {
+                        text
+                    };
+                    any_text |= !text.trim().is_empty();
+                    jsonl::parse_line(text, number, &defaults)
+                }
+                Err(err) => Err(line_problem(format!(
+                    "not valid UTF-8 (bad byte at column {})",
+                    err.valid_up_to() + 1
+                ))),
+            }
+        };
+        match result {
+            Ok(Some(mut document)) => {
+                cap_paragraphs(&mut document, &mut read.problems);
+                read.documents += 1;
+                sink(document);
+            }
+            Ok(None) => {}
+            Err(problem) if read.problems.len() < MAX_PROBLEMS_PER_FILE => {
+                read.problems.push(problem)
+            }
+            Err(_) => skipped_problems += 1,
+        }
+    }
+    if skipped_problems > 0 {
+        read.problems.push(Problem::new(
+            &file.relative,
+            format!("{skipped_problems} more bad lines not listed"),
+        ));
+    }
+    if !any_text && read.documents == 0 {
+        return Err(Problem::new(&file.relative, "empty file"));
+    }
+    Ok(read)
+}
+
+/// Reads one line (without its `\n` or `\r\n`) into `line`, keeping at most `cap` bytes.
+/// Returns `None` at the end of the input, `Some(false)` when the line was longer than `cap` (the
+/// rest of it is consumed, not kept).
+fn read_line_capped(
+    reader: &mut impl std::io::BufRead,
+    line: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut complete = true;
+    let mut read_any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        read_any = true;
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(end) => (&available[..end], end + 1),
+            None => (available, available.len()),
+        };
+        let room = cap.saturating_sub(line.len());
+        if chunk.len() > room {
+            complete = false;
+        }
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let found_newline = done > chunk.len();
+        reader.consume(done);
+        if found_newline {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(read_any.then_some(complete))
+}
+
+/// Cuts paragraphs longer than [`MAX_PARAGRAPH_BYTES`] (at a word boundary where there is one),
+/// with a problem for each.
+fn cap_paragraphs(document: &mut Document, problems: &mut Vec<Problem>) {
+    for (number, paragraph) in document.paragraphs.iter_mut().enumerate() {
+        if paragraph.text.len() <= MAX_PARAGRAPH_BYTES {
+            continue;
+        }
+        let mut end = MAX_PARAGRAPH_BYTES;
+        while !paragraph.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut_at = paragraph.text[..end].rfind(' ').filter(|at| *at > end / 2);
+        let original = paragraph.text.len();
+        paragraph.text.truncate(cut_at.unwrap_or(end));
+        let what = if cut_at.is_some() {
+            "paragraph"
+        } else {
+            "word"
+        };
+        let record = match &document.id {
+            Some(id) => format!("record {id}, "),
+            None => String::new(),
+        };
+        problems.push(Problem::new(
+            &document.path,
+            format!(
+                "{record}paragraph {}: a {what} of {} KiB, cut to {} KiB",
+                number + 1,
+                original >> 10,
+                MAX_PARAGRAPH_BYTES >> 10
+            ),
+        ));
+    }
 }
 
 /// Parses the bytes of one corpus file; see [`read_file`].
 pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Problem> {
     let problem = |message: String| Problem::new(&file.relative, message);
-    if bytes.contains(&0) {
+    if bytes.iter().take(BINARY_SNIFF_BYTES).any(|b| *b == 0) || bytes.contains(&0) {
         return Err(problem("binary file (contains NUL bytes)".into()));
     }
     let text = std::str::from_utf8(bytes).map_err(|err| {
@@ -222,7 +434,7 @@ pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Proble
         return Err(problem("empty file".into()));
     }
     let defaults = Defaults::for_file(file);
-    let parsed = match file.format {
+    let mut parsed = match file.format {
         Format::Markdown => markdown::parse(text, &defaults)?,
         Format::Text => ParsedFile {
             documents: vec![defaults.document(text::paragraphs(text))],
@@ -232,6 +444,9 @@ pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Proble
     };
     if parsed.documents.iter().all(|doc| doc.paragraphs.is_empty()) && parsed.problems.is_empty() {
         return Err(problem("no text to index".into()));
+    }
+    for document in &mut parsed.documents {
+        cap_paragraphs(document, &mut parsed.problems);
     }
     Ok(parsed)
 }

@@ -23,6 +23,8 @@ pub enum Command {
     Index(IndexArgs),
     /// Search the index
     Query(QueryArgs),
+    /// Verify the index: checksums of its files, every stored paragraph, the manifest
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -35,9 +37,13 @@ pub struct IndexArgs {
     #[arg(long)]
     pub rebuild: bool,
 
-    /// Print only problems, no summary
-    #[arg(long, short)]
+    /// No progress bar and no summary; problems are still reported
+    #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// List every skipped file and every problem (by default the first 10 of each)
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

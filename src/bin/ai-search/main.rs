@@ -3,10 +3,14 @@
 mod cli;
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use ai_search::{build_index, render, IndexOptions, IndexSummary, SearchIndex, SearchRequest};
+use ai_search::{
+    build_index, render, Error, IndexOptions, IndexSummary, NoProgress, Progress, SearchIndex,
+    SearchRequest,
+};
 use clap::Parser;
 use termcolor::{BufferWriter, ColorChoice};
 
@@ -16,18 +20,35 @@ use cli::{Cli, ColorWhen, Command, IndexArgs, QueryArgs};
 const EXIT_PARTIAL: u8 = 1;
 /// Exit status when a run failed.
 const EXIT_ERROR: u8 = 2;
+/// Exit status when another process is updating the index.
+const EXIT_LOCKED: u8 = 3;
 
 const DEFAULT_INDEX_DIR: &str = ".ai-search";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
+    // A bug or a damaged index file must not end in a backtrace: one line, and what to do.
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown cause");
+        eprintln!(
+            "error: internal error ({message}); if the index is damaged, `ai-search check` \
+             says so and `ai-search index --rebuild <CORPUS>` repairs it"
+        );
+    }));
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(EXIT_ERROR)
+            let locked = matches!(err.downcast_ref::<Error>(), Some(Error::Locked(_)));
+            ExitCode::from(if locked { EXIT_LOCKED } else { EXIT_ERROR })
         }
+        Err(_) => ExitCode::from(EXIT_ERROR),
     }
 }
 
@@ -38,21 +59,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Index(args) => index(&index_dir, args),
         Command::Query(args) => query(&index_dir, args),
+        Command::Check => check(&index_dir),
     }
 }
 
-fn index(index_dir: &std::path::Path, args: IndexArgs) -> anyhow::Result<ExitCode> {
+fn index(index_dir: &Path, args: IndexArgs) -> anyhow::Result<ExitCode> {
     let options = IndexOptions {
         rebuild: args.rebuild,
         ..IndexOptions::default()
     };
-    let summary = build_index(index_dir, &args.corpus, &options)?;
-    for problem in summary.skipped.iter() {
-        eprintln!("warning: skipped {problem}");
+    let bar = (!args.quiet && io::stderr().is_terminal()).then(ProgressBar::new);
+    let summary = match &bar {
+        Some(bar) => build_index(index_dir, &args.corpus, &options, bar),
+        None => build_index(index_dir, &args.corpus, &options, &NoProgress),
+    };
+    if let Some(bar) = &bar {
+        bar.finish();
     }
-    for problem in summary.warnings.iter() {
-        eprintln!("warning: {problem}");
-    }
+    let summary = summary?;
+    let shown = if args.verbose {
+        usize::MAX
+    } else {
+        SHOWN_PROBLEMS
+    };
+    report_problems("skipped ", &summary.skipped, shown);
+    report_problems("", &summary.warnings, shown);
     if !args.quiet {
         print_summary(index_dir, &summary)?;
     }
@@ -63,22 +94,40 @@ fn index(index_dir: &std::path::Path, args: IndexArgs) -> anyhow::Result<ExitCod
     })
 }
 
-fn print_summary(index_dir: &std::path::Path, summary: &IndexSummary) -> io::Result<()> {
+/// Problems of each kind listed without `-v`.
+const SHOWN_PROBLEMS: usize = 10;
+
+fn report_problems(what: &str, problems: &[ai_search::corpus::Problem], shown: usize) {
+    for problem in problems.iter().take(shown) {
+        eprintln!("warning: {what}{problem}");
+    }
+    if problems.len() > shown {
+        eprintln!(
+            "warning: … and {} more (-v lists them all)",
+            problems.len() - shown
+        );
+    }
+}
+
+fn print_summary(index_dir: &Path, summary: &IndexSummary) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    write!(
+    writeln!(
         out,
-        "Indexed {} ({}, {}, {:.1} MB) into {} in {:.2}s",
-        counted(summary.files, "file"),
+        "Indexed {} in {:.2}s: {} added, {} updated, {} removed, {} unchanged, {} skipped; \
+         read {}, {}, {:.1} MB. The index holds {} from {}.",
+        index_dir.display(),
+        summary.elapsed.as_secs_f64(),
+        summary.added,
+        summary.updated,
+        summary.removed,
+        summary.unchanged,
+        summary.skipped.len(),
         counted(summary.documents, "document"),
         counted(summary.paragraphs, "paragraph"),
         summary.bytes as f64 / 1e6,
-        index_dir.display(),
-        summary.elapsed.as_secs_f64()
-    )?;
-    match summary.skipped.len() {
-        0 => writeln!(out, "."),
-        n => writeln!(out, "; {} skipped.", counted(n, "file")),
-    }
+        counted(summary.total_paragraphs as usize, "paragraph"),
+        counted(summary.total_files, "file"),
+    )
 }
 
 /// "1 file", "2 files".
@@ -90,7 +139,68 @@ fn counted(n: usize, noun: &str) -> String {
     }
 }
 
-fn query(index_dir: &std::path::Path, args: QueryArgs) -> anyhow::Result<ExitCode> {
+/// A progress bar on standard error: bytes done, rate, time left, files done.
+struct ProgressBar {
+    bar: indicatif::ProgressBar,
+    files: AtomicU64,
+    total_files: AtomicU64,
+}
+
+impl ProgressBar {
+    fn new() -> ProgressBar {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            )
+            .expect("the template is valid"),
+        );
+        ProgressBar {
+            bar,
+            files: AtomicU64::new(0),
+            total_files: AtomicU64::new(0),
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for ProgressBar {
+    fn start(&self, files: u64, bytes: u64) {
+        self.total_files.store(files, Ordering::Relaxed);
+        self.bar.set_length(bytes);
+    }
+
+    fn file_done(&self, bytes: u64) {
+        let done = self.files.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.total_files.load(Ordering::Relaxed);
+        self.bar.inc(bytes);
+        self.bar.set_message(format!("{done}/{total} files"));
+    }
+}
+
+fn check(index_dir: &Path) -> anyhow::Result<ExitCode> {
+    let report = SearchIndex::open(index_dir)?.check()?;
+    if report.is_ok() {
+        println!(
+            "{}: OK ({} in {} segments, {} listed in the manifest)",
+            index_dir.display(),
+            counted(report.paragraphs as usize, "paragraph"),
+            report.segments,
+            counted(report.files, "file"),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &report.problems {
+        eprintln!("error: {}: {problem}", index_dir.display());
+    }
+    eprintln!("error: the index is damaged; run `ai-search index --rebuild <CORPUS>`");
+    Ok(ExitCode::from(EXIT_ERROR))
+}
+
+fn query(index_dir: &Path, args: QueryArgs) -> anyhow::Result<ExitCode> {
     let index = SearchIndex::open(index_dir)?;
     let request = SearchRequest {
         query: args.query.join(" "),

@@ -1,0 +1,614 @@
+//! Building and refreshing the index from a corpus folder: incremental, parallel and crash-safe.
+//!
+//! Each run re-reads only the files whose size, modification time or content changed since the
+//! last commit, and replaces their paragraphs; the paragraphs of deleted files go. The manifest of
+//! indexed files (path, size, modification time, content hash) is written to a file of its own
+//! that the commit's payload names, so a commit and its manifest can never disagree: a run killed
+//! at any moment leaves the last commit, with its manifest, intact.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tantivy::directory::error::LockError;
+use tantivy::{IndexWriter, TantivyDocument, TantivyError, Term};
+
+use crate::corpus::{self, Corpus, CorpusFile, Document, Problem};
+use crate::error::{Error, Result};
+use crate::index::{self, CommitPayload, META_FILE};
+use crate::schema::{self, Fields, SCHEMA_VERSION};
+
+/// The lock that keeps a second indexer out (held with `flock`, so a killed process leaves no
+/// stale lock behind).
+const LOCK_FILE: &str = "ai-search.lock";
+/// Manifest files are `ai-search-manifest-<generation>.json`.
+const MANIFEST_PREFIX: &str = "ai-search-manifest-";
+
+/// How to build an index.
+#[derive(Clone, Debug)]
+pub struct IndexOptions {
+    /// Throw away an existing index (of any schema version) and read every file again.
+    pub rebuild: bool,
+    /// Memory the indexer may use for its in-memory segments, in bytes.
+    pub memory_budget: usize,
+    /// Threads that read and parse files (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> IndexOptions {
+        IndexOptions {
+            rebuild: false,
+            memory_budget: 256 << 20,
+            threads: 0,
+        }
+    }
+}
+
+/// Told how an indexing run advances, for a progress bar. Every method may be called from any of
+/// the indexer's threads.
+pub trait Progress: Sync {
+    /// The corpus has been listed: this many files of our formats, this many bytes.
+    fn start(&self, _files: u64, _bytes: u64) {}
+    /// One more file was dealt with (read, found unchanged, or skipped).
+    fn file_done(&self, _bytes: u64) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What an indexing run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IndexSummary {
+    /// Files indexed for the first time.
+    pub added: usize,
+    /// Files whose content changed and that were indexed again.
+    pub updated: usize,
+    /// Files gone from the corpus, whose paragraphs were removed.
+    pub removed: usize,
+    /// Files found unchanged (not read again, or read and found identical).
+    pub unchanged: usize,
+    /// Files read this run (added and updated).
+    pub files: usize,
+    /// Documents and paragraphs indexed this run.
+    pub documents: usize,
+    pub paragraphs: usize,
+    /// Bytes of the files read this run.
+    pub bytes: u64,
+    /// Files that could not be indexed, with the reason; a file indexed before keeps its old
+    /// paragraphs.
+    #[serde(serialize_with = "display_all")]
+    pub skipped: Vec<Problem>,
+    /// Parts of files that were left out or cut (a malformed JSON line, bad front matter).
+    #[serde(serialize_with = "display_all")]
+    pub warnings: Vec<Problem>,
+    /// Files and paragraphs in the index after the run.
+    pub total_files: usize,
+    pub total_paragraphs: u64,
+    /// False when nothing had changed and no commit was made.
+    pub committed: bool,
+    pub elapsed: Duration,
+}
+
+impl IndexSummary {
+    /// True when some file, or part of one, was left out.
+    pub fn is_partial(&self) -> bool {
+        !self.skipped.is_empty() || !self.warnings.is_empty()
+    }
+}
+
+fn display_all<S: serde::Serializer>(
+    problems: &[Problem],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(problems.iter().map(ToString::to_string))
+}
+
+/// What the index knows of one corpus file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileRecord {
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch.
+    pub mtime: u64,
+    /// xxh3 hash of the content.
+    pub hash: u64,
+    pub paragraphs: u64,
+}
+
+/// Relative path → record, for every file whose paragraphs are in the index.
+pub(crate) type Manifest = BTreeMap<String, FileRecord>;
+
+/// Indexes the corpus folder into the index in `index_dir`, creating it if needed, in one atomic
+/// commit: readers see either the previous state or the new one.
+///
+/// Files that cannot be read are reported in the summary and the rest is indexed; a file that was
+/// indexed before and cannot be read now keeps its paragraphs.
+pub fn build_index(
+    index_dir: impl AsRef<Path>,
+    corpus_root: impl AsRef<Path>,
+    options: &IndexOptions,
+    progress: &dyn Progress,
+) -> Result<IndexSummary> {
+    let started = Instant::now();
+    let (index_dir, corpus_root) = (index_dir.as_ref(), corpus_root.as_ref());
+    check_corpus_root(corpus_root)?;
+    prepare_index_dir(index_dir)?;
+    let _lock = lock(index_dir)?;
+
+    let (index, old_payload) = open_or_create(index_dir, options.rebuild)?;
+    let fields = Fields::resolve(&index.schema()).ok_or_else(|| index::mismatch(index_dir, "?"))?;
+    let old_manifest = match (&old_payload, options.rebuild) {
+        (Some(payload), false) => read_manifest(index_dir, payload)?,
+        _ => Manifest::new(),
+    };
+    let mut writer: IndexWriter = match options.threads {
+        0 => index.writer(options.memory_budget),
+        n => index.writer_with_num_threads(n, options.memory_budget),
+    }
+    .map_err(|err| match err {
+        TantivyError::LockFailure(LockError::LockBusy, _) => Error::Locked(index_dir.to_path_buf()),
+        other => Error::Tantivy(other),
+    })?;
+    if options.rebuild {
+        writer.delete_all_documents()?;
+    }
+
+    let mut summary = IndexSummary::default();
+    let corpus = Corpus::new(corpus_root).exclude(index_dir);
+    let mut files = Vec::new();
+    let mut unreadable_folders = Vec::new();
+    for entry in corpus.walk() {
+        match entry {
+            Ok(file) => match std::fs::metadata(&file.path) {
+                Ok(metadata) => files.push((file, Stat::of(&metadata))),
+                Err(err) => summary.skipped.push(Problem::new(
+                    &file.relative,
+                    corpus::describe_io_error(&err),
+                )),
+            },
+            Err(problem) => {
+                // Whatever was indexed below a folder that cannot be listed now is kept.
+                unreadable_folders.push(problem.path.to_string_lossy().into_owned());
+                summary.skipped.push(problem);
+            }
+        }
+    }
+    progress.start(files.len() as u64, files.iter().map(|(_, s)| s.size).sum());
+
+    let outcomes = process_files(&files, &old_manifest, &fields, &writer, options, progress)?;
+
+    let mut manifest = Manifest::new();
+    let mut seen = BTreeSet::new();
+    for ((file, _), outcome) in files.iter().zip(outcomes) {
+        seen.insert(file.relative.clone());
+        let old = old_manifest.get(&file.relative);
+        match outcome {
+            Outcome::Unchanged(record) => {
+                summary.unchanged += 1;
+                manifest.insert(file.relative.clone(), record);
+            }
+            Outcome::Indexed {
+                record,
+                documents,
+                problems,
+            } => {
+                if old.is_some() {
+                    summary.updated += 1;
+                } else {
+                    summary.added += 1;
+                }
+                summary.files += 1;
+                summary.documents += documents;
+                summary.paragraphs += record.paragraphs as usize;
+                summary.bytes += record.size;
+                summary.warnings.extend(problems);
+                manifest.insert(file.relative.clone(), record);
+            }
+            Outcome::Skipped(problem) => {
+                summary.skipped.push(problem);
+                if let Some(old) = old {
+                    manifest.insert(file.relative.clone(), old.clone());
+                }
+            }
+        }
+    }
+    for (path, record) in &old_manifest {
+        if seen.contains(path) {
+            continue;
+        }
+        let under_unreadable = unreadable_folders
+            .iter()
+            .any(|folder| folder.is_empty() || path.starts_with(&format!("{folder}/")));
+        if under_unreadable {
+            manifest.insert(path.clone(), record.clone());
+        } else {
+            writer.delete_term(Term::from_field_text(fields.path, path));
+            summary.removed += 1;
+        }
+    }
+
+    let changed = options.rebuild
+        || old_payload.is_none()
+        || summary.files > 0
+        || summary.removed > 0
+        || manifest != old_manifest;
+    if changed {
+        let generation = old_payload.as_ref().map_or(0, |p| p.generation) + 1;
+        let manifest_file = write_manifest(index_dir, generation, &manifest)?;
+        let payload = CommitPayload {
+            schema_version: SCHEMA_VERSION,
+            corpus: corpus_root
+                .canonicalize()
+                .unwrap_or_else(|_| corpus_root.to_path_buf()),
+            generation,
+            manifest: manifest_file.clone(),
+        };
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
+        commit.commit()?;
+        remove_stale_manifests(index_dir, &manifest_file);
+        summary.committed = true;
+    } else {
+        writer.rollback()?;
+    }
+    // Merges finish before the lock is released; tantivy removes the files they free.
+    writer.wait_merging_threads()?;
+
+    let order = |a: &Problem, b: &Problem| (&a.path, a.line).cmp(&(&b.path, b.line));
+    summary.skipped.sort_by(order);
+    summary.warnings.sort_by(order);
+    summary.total_files = manifest.len();
+    summary.total_paragraphs = manifest.values().map(|record| record.paragraphs).sum();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Size and modification time of a file.
+#[derive(Clone, Copy)]
+struct Stat {
+    size: u64,
+    mtime: u64,
+}
+
+impl Stat {
+    fn of(metadata: &std::fs::Metadata) -> Stat {
+        let mtime = metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_nanos() as u64);
+        Stat {
+            size: metadata.len(),
+            mtime,
+        }
+    }
+}
+
+enum Outcome {
+    Unchanged(FileRecord),
+    Indexed {
+        record: FileRecord,
+        documents: usize,
+        problems: Vec<Problem>,
+    },
+    Skipped(Problem),
+}
+
+/// Deals with every file on a pool of threads; the outcomes come back in the order of `files`.
+fn process_files(
+    files: &[(CorpusFile, Stat)],
+    old_manifest: &Manifest,
+    fields: &Fields,
+    writer: &IndexWriter,
+    options: &IndexOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<Outcome>> {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
+    .min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<Outcome>>> =
+        Mutex::new(std::iter::repeat_with(|| None).take(files.len()).collect());
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((file, stat)) = files.get(i) else {
+                    break;
+                };
+                let old = old_manifest.get(&file.relative);
+                match process_file(file, *stat, old, fields, writer) {
+                    Ok(outcome) => {
+                        outcomes.lock().expect("no panics while held")[i] = Some(outcome)
+                    }
+                    Err(err) => {
+                        failure
+                            .lock()
+                            .expect("no panics while held")
+                            .get_or_insert(err);
+                        next.store(files.len(), Ordering::Relaxed);
+                    }
+                }
+                progress.file_done(stat.size);
+            });
+        }
+    });
+    if let Some(err) = failure.into_inner().expect("threads are done") {
+        return Err(err);
+    }
+    Ok(outcomes
+        .into_inner()
+        .expect("threads are done")
+        .into_iter()
+        .map(|outcome| outcome.expect("every file was dealt with"))
+        .collect())
+}
+
+/// Indexes one file if it changed. Its old paragraphs are deleted only once new ones are there
+/// to replace them.
+fn process_file(
+    file: &CorpusFile,
+    stat: Stat,
+    old: Option<&FileRecord>,
+    fields: &Fields,
+    writer: &IndexWriter,
+) -> Result<Outcome> {
+    if let Some(old) = old.filter(|old| old.size == stat.size && old.mtime == stat.mtime) {
+        return Ok(Outcome::Unchanged(old.clone()));
+    }
+    let hash = match content_hash(&file.path) {
+        Ok(hash) => hash,
+        Err(err) => {
+            return Ok(Outcome::Skipped(Problem::new(
+                &file.relative,
+                corpus::describe_io_error(&err),
+            )))
+        }
+    };
+    if let Some(old) = old.filter(|old| old.hash == hash) {
+        return Ok(Outcome::Unchanged(FileRecord {
+            mtime: stat.mtime,
+            ..old.clone()
+        }));
+    }
+    let mut replaced = false;
+    let mut paragraphs = 0u64;
+    let mut failure = None;
+    let read = corpus::read_file(file, &mut |document: Document| {
+        if failure.is_some() {
+            return;
+        }
+        if !replaced {
+            writer.delete_term(Term::from_field_text(fields.path, &file.relative));
+            replaced = true;
+        }
+        for doc in tantivy_documents(fields, &document) {
+            if let Err(err) = writer.add_document(doc) {
+                failure = Some(err);
+                return;
+            }
+            paragraphs += 1;
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err.into());
+    }
+    match read {
+        Ok(read) if read.documents > 0 => Ok(Outcome::Indexed {
+            record: FileRecord {
+                size: stat.size,
+                mtime: stat.mtime,
+                hash,
+                paragraphs,
+            },
+            documents: read.documents,
+            problems: read.problems,
+        }),
+        // Nothing usable in it: report every problem, keep what was indexed before.
+        Ok(read) => {
+            let reason = read
+                .problems
+                .first()
+                .map(|problem| match problem.line {
+                    Some(line) => format!("no usable record (line {line}: {})", problem.message),
+                    None => format!("nothing usable ({})", problem.message),
+                })
+                .unwrap_or_else(|| "no text to index".to_string());
+            Ok(Outcome::Skipped(Problem::new(&file.relative, reason)))
+        }
+        Err(problem) => Ok(Outcome::Skipped(problem)),
+    }
+}
+
+/// xxh3 hash of a file's content, read in blocks.
+fn content_hash(path: &Path) -> std::io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0; 256 << 10];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hasher.digest());
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
+fn check_corpus_root(corpus_root: &Path) -> Result<()> {
+    let corpus_error = |message: String| Error::Corpus {
+        path: corpus_root.to_path_buf(),
+        message,
+    };
+    match std::fs::metadata(corpus_root) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(corpus_error("not a folder".into())),
+        Err(err) => Err(corpus_error(corpus::describe_io_error(&err))),
+    }
+}
+
+/// Creates the index folder; refuses a folder that holds something other than an index.
+fn prepare_index_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
+    if dir.join(META_FILE).is_file() {
+        return Ok(());
+    }
+    let foreign = std::fs::read_dir(dir)
+        .map_err(|err| Error::io(dir, err))?
+        .filter_map(|entry| entry.ok())
+        .any(|entry| entry.file_name() != LOCK_FILE);
+    if foreign {
+        return Err(Error::io(
+            dir,
+            std::io::Error::other("exists and is not an ai-search index; refusing to write there"),
+        ));
+    }
+    Ok(())
+}
+
+/// Takes the indexer's lock, or fails at once with [`Error::Locked`].
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|err| Error::io(&path, err))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(err)) => Err(Error::io(&path, err)),
+    }
+}
+
+/// Opens the index with its last commit's payload, or creates an empty one. With `rebuild`, an
+/// index of another schema version is replaced instead of refused.
+fn open_or_create(dir: &Path, rebuild: bool) -> Result<(tantivy::Index, Option<CommitPayload>)> {
+    match index::open_tantivy(dir) {
+        Ok(Some(opened)) => return Ok(opened),
+        Ok(None) => {}
+        Err(Error::SchemaMismatch { .. }) if rebuild => remove_index_files(dir)?,
+        Err(err) => return Err(err),
+    }
+    let index = tantivy::Index::create_in_dir(dir, schema::build_schema())?;
+    schema::register_tokenizers(index.tokenizers());
+    Ok((index, None))
+}
+
+/// Removes everything in an index folder but the lock.
+fn remove_index_files(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|err| Error::io(dir, err))? {
+        let entry = entry.map_err(|err| Error::io(dir, err))?;
+        if entry.file_name() == LOCK_FILE {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|err| Error::io(&path, err))?;
+    }
+    Ok(())
+}
+
+/// The manifest that a commit's payload names.
+pub(crate) fn read_manifest(dir: &Path, payload: &CommitPayload) -> Result<Manifest> {
+    let path = dir.join(&payload.manifest);
+    let bytes = std::fs::read(&path).map_err(|err| Error::io(&path, err))?;
+    serde_json::from_slice(&bytes).map_err(|err| Error::Corrupt {
+        path,
+        message: err.to_string(),
+    })
+}
+
+/// Writes the manifest of generation `generation` durably, before the commit that names it.
+fn write_manifest(dir: &Path, generation: u64, manifest: &Manifest) -> Result<String> {
+    let name = format!("{MANIFEST_PREFIX}{generation}.json");
+    let path = dir.join(&name);
+    let temporary = dir.join(format!("{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&temporary)?;
+        serde_json::to_writer(std::io::BufWriter::new(&mut file), manifest)?;
+        file.flush()?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(|err| Error::io(&path, err))?;
+    Ok(name)
+}
+
+/// Removes manifests of older generations and ones left by killed runs.
+fn remove_stale_manifests(dir: &Path, current: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(MANIFEST_PREFIX) && name != current {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// One tantivy document per paragraph.
+fn tantivy_documents<'a>(
+    fields: &'a Fields,
+    document: &'a Document,
+) -> impl Iterator<Item = TantivyDocument> + 'a {
+    let doc_hash = schema::doc_hash(&document.key);
+    document
+        .paragraphs
+        .iter()
+        .enumerate()
+        .map(move |(number, paragraph)| {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.doc, &document.key);
+            doc.add_u64(fields.doc_hash, doc_hash);
+            doc.add_text(fields.path, &document.path);
+            if let Some(id) = &document.id {
+                doc.add_text(fields.id, id);
+            }
+            doc.add_u64(fields.paragraph, number as u64 + 1);
+            doc.add_u64(
+                fields.words,
+                paragraph.text.split_whitespace().count() as u64,
+            );
+            doc.add_text(fields.text, &paragraph.text);
+            if number == 0 {
+                for paragraph in &document.paragraphs {
+                    doc.add_text(fields.spelling, &paragraph.text);
+                }
+            }
+            doc.add_text(fields.topic, &document.topic);
+            if let Some(section) = &paragraph.section {
+                doc.add_text(fields.section, section);
+            }
+            for author in &document.authors {
+                doc.add_text(fields.author, author);
+            }
+            for tag in &document.tags {
+                doc.add_text(fields.tags, tag);
+            }
+            if let Some(date) = &document.date {
+                doc.add_text(fields.date, date);
+            }
+            if let Some(url) = &document.url {
+                doc.add_text(fields.url, url);
+            }
+            doc
+        })
+}
