@@ -30,6 +30,8 @@ use crate::schema::names;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
+/// Deepest nesting of parentheses accepted.
+pub const MAX_QUERY_NESTING: usize = 32;
 /// A match in the topic counts this much more than one in the paragraph.
 const TOPIC_BOOST: f32 = 1.0;
 /// A match in the section heading counts this much compared with one in the paragraph (it is
@@ -102,6 +104,12 @@ pub(crate) fn plan(index: &SearchIndex, searcher: &Searcher, query: &str) -> Res
     if query.trim().is_empty() {
         return Err(Error::QueryParse("the query is empty".into()));
     }
+    let depth = nesting(query);
+    if depth > MAX_QUERY_NESTING {
+        return Err(Error::QueryParse(format!(
+            "the query nests parentheses {depth} deep (at most {MAX_QUERY_NESTING})"
+        )));
+    }
     let planner = Planner::new(index, searcher)?;
     if uses_operators(query) {
         match planner.parser().parse_query(query) {
@@ -143,6 +151,23 @@ fn uses_operators(query: &str) -> bool {
                     .is_some_and(|rest| rest.starts_with(':'))
             })
     })
+}
+
+/// The deepest nesting of parentheses outside quotes.
+fn nesting(query: &str) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for c in outside_quotes(query).chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// True when every opening quote has its closing quote.

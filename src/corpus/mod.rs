@@ -145,13 +145,22 @@ impl Corpus {
                 Err(err) => {
                     let path =
                         PathBuf::from(relative_path(&self.root, err.path().unwrap_or(&self.root)));
-                    let message = match err.io_error() {
-                        Some(io) => describe_io_error(io),
-                        None => err.to_string(),
+                    let message = match (err.io_error(), err.loop_ancestor()) {
+                        (Some(io), _) => describe_io_error(io),
+                        (None, Some(_)) => "symbolic link loop (links to a folder above it)".into(),
+                        (None, None) => err.to_string(),
                     };
                     Some(Err(Problem::new(path, message)))
                 }
-                Ok(entry) if !entry.file_type().is_file() => None,
+                Ok(entry) if entry.file_type().is_dir() => None,
+                Ok(entry) if !entry.file_type().is_file() => {
+                    // A FIFO or a device with one of our extensions: reading it could block.
+                    Format::from_path(entry.path())?;
+                    Some(Err(Problem::new(
+                        relative_path(&self.root, entry.path()),
+                        "not a regular file (a FIFO, socket or device)",
+                    )))
+                }
                 Ok(entry) => {
                     let format = Format::from_path(entry.path())?;
                     let relative = relative_path(&self.root, entry.path());
@@ -256,9 +265,9 @@ pub fn read_file(file: &CorpusFile, sink: &mut dyn FnMut(Document)) -> Result<Fi
     let parsed = parse_bytes(file, &bytes)?;
     let mut read = FileRead {
         documents: parsed.documents.len(),
-        problems: parsed.problems,
+        problems: cut.into_iter().collect(),
     };
-    read.problems.extend(cut);
+    read.problems.extend(parsed.problems);
     for document in parsed.documents {
         sink(document);
     }
