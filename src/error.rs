@@ -26,6 +26,15 @@ pub enum Error {
     #[error("cannot parse query: {0}")]
     QueryParse(String),
 
+    #[error("`{0}` is not a date (expected YYYY-MM-DD)")]
+    BadDate(String),
+
+    #[error("`{0}` is not a paragraph reference (expected PATH#N, the `ref` of a hit)")]
+    BadReference(String),
+
+    #[error("no paragraph {0} in the index")]
+    PassageNotFound(String),
+
     #[error("{}: {}", path.display(), crate::corpus::describe_io_error(error))]
     Io {
         path: PathBuf,

@@ -283,23 +283,32 @@ fn tantivy_documents<'a>(
                 paragraph.text.split_whitespace().count() as u64,
             );
             doc.add_text(fields.text, &paragraph.text);
+            doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
             if number == 0 {
                 for paragraph in &document.paragraphs {
                     doc.add_text(fields.spelling, &paragraph.text);
                 }
             }
             doc.add_text(fields.topic, &document.topic);
+            doc.add_text(fields.topic_facet, &document.topic);
             if let Some(section) = &paragraph.section {
                 doc.add_text(fields.section, section);
             }
             for author in &document.authors {
                 doc.add_text(fields.author, author);
+                doc.add_text(fields.author_facet, author);
+            }
+            for alias in &document.author_aliases {
+                doc.add_text(fields.author_aliases, alias);
             }
             for tag in &document.tags {
                 doc.add_text(fields.tags, tag);
             }
             if let Some(date) = &document.date {
                 doc.add_text(fields.date, date);
+                if let Some(day) = crate::date::IsoDate::parse(date) {
+                    doc.add_u64(fields.day, day.number());
+                }
             }
             if let Some(url) = &document.url {
                 doc.add_text(fields.url, url);

@@ -35,14 +35,20 @@
 //! ```
 
 pub mod corpus;
+mod date;
 mod error;
+mod facets;
 mod index;
+mod passage;
 mod query;
 pub mod render;
 pub mod schema;
 mod search;
 
+pub use date::IsoDate;
 pub use error::{Error, Result};
+pub use facets::{FacetCount, Facets, Timeline, YearCount};
 pub use index::{build_index, IndexOptions, IndexSummary, SearchIndex};
-pub use search::{Hit, SearchRequest, SearchResults};
+pub use passage::{Location, Passage, PassageRef};
+pub use search::{Hit, SearchRequest, SearchResults, Sort};
 pub use tantivy;

@@ -1,12 +1,16 @@
 //! Reading a corpus folder: walking it, parsing each format and splitting documents into
 //! paragraphs. Knows nothing about the index.
 
+mod aliases;
 mod jsonl;
 mod markdown;
 mod text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use aliases::{Aliases, ALIASES_FILE};
 
 use walkdir::WalkDir;
 
@@ -44,7 +48,10 @@ pub struct Document {
     /// Record id, for JSON Lines records.
     pub id: Option<String>,
     pub topic: String,
+    /// The authors' names; the canonical names where the corpus has an aliases file.
     pub authors: Vec<String>,
+    /// Other spellings of the authors' names, from the aliases file.
+    pub author_aliases: Vec<String>,
     pub tags: Vec<String>,
     /// Publication date as `YYYY-MM-DD`.
     pub date: Option<String>,
@@ -96,6 +103,8 @@ pub struct CorpusFile {
     /// Path relative to the corpus root, with `/` separators.
     pub relative: String,
     pub format: Format,
+    /// The corpus's author aliases, applied to the documents read from the file.
+    pub aliases: Option<Arc<Aliases>>,
 }
 
 /// The documents read from one file, with any problems that did not stop the rest from being read
@@ -133,10 +142,29 @@ impl Corpus {
         &self.root
     }
 
+    /// The author aliases of the corpus, from [`ALIASES_FILE`] in its root; `Ok(None)` when it has
+    /// none.
+    pub fn aliases(&self) -> Result<Option<Aliases>, Problem> {
+        let path = self.root.join(ALIASES_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Problem::new(ALIASES_FILE, describe_io_error(&err))),
+        };
+        Aliases::parse(&text)
+            .map(Some)
+            .map_err(|message| Problem::new(ALIASES_FILE, format!("{message}; names not merged")))
+    }
+
     /// Walks the corpus in a stable (sorted) order, skipping hidden entries, excluded folders and
-    /// files of other formats. Entries that cannot be read come back as problems.
+    /// files of other formats. Entries that cannot be read come back as problems, and so does an
+    /// aliases file that cannot be used (first); the files carry the aliases otherwise.
     pub fn walk(&self) -> impl Iterator<Item = Result<CorpusFile, Problem>> + '_ {
-        WalkDir::new(&self.root)
+        let (aliases, problem) = match self.aliases() {
+            Ok(aliases) => (aliases.map(Arc::new), None),
+            Err(problem) => (None, Some(problem)),
+        };
+        let files = WalkDir::new(&self.root)
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
@@ -158,9 +186,11 @@ impl Corpus {
                         path: entry.into_path(),
                         relative,
                         format,
+                        aliases: aliases.clone(),
                     }))
                 }
-            })
+            });
+        problem.map(Err).into_iter().chain(files)
     }
 
     fn is_skipped(&self, path: &Path) -> bool {
@@ -222,7 +252,7 @@ pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Proble
         return Err(problem("empty file".into()));
     }
     let defaults = Defaults::for_file(file);
-    let parsed = match file.format {
+    let mut parsed = match file.format {
         Format::Markdown => markdown::parse(text, &defaults)?,
         Format::Text => ParsedFile {
             documents: vec![defaults.document(text::paragraphs(text))],
@@ -232,6 +262,11 @@ pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Proble
     };
     if parsed.documents.iter().all(|doc| doc.paragraphs.is_empty()) && parsed.problems.is_empty() {
         return Err(problem("no text to index".into()));
+    }
+    if let Some(aliases) = &file.aliases {
+        for document in &mut parsed.documents {
+            aliases.apply(document);
+        }
     }
     Ok(parsed)
 }
@@ -281,15 +316,11 @@ fn normalize_space(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `YYYY-MM-DD` from a date or timestamp string such as `2024-03-01T00:00:00Z`.
+/// `YYYY-MM-DD` from a date or timestamp string such as `2024-03-01T00:00:00Z`; `None` unless it
+/// starts with a real calendar date.
 fn normalize_date(raw: &str) -> Option<String> {
     let date = raw.trim().get(..10)?;
-    let bytes = date.as_bytes();
-    let shape_ok = bytes.iter().enumerate().all(|(i, b)| match i {
-        4 | 7 => *b == b'-',
-        _ => b.is_ascii_digit(),
-    });
-    shape_ok.then(|| date.to_string())
+    crate::date::IsoDate::parse(date).map(|date| date.to_string())
 }
 
 #[cfg(test)]
@@ -301,6 +332,7 @@ mod tests {
             path: PathBuf::from("/corpus").join(relative),
             relative: relative.to_string(),
             format,
+            aliases: None,
         }
     }
 
@@ -369,6 +401,7 @@ mod tests {
         );
         assert_eq!(normalize_date("2022-11-29").as_deref(), Some("2022-11-29"));
         assert_eq!(normalize_date("last week"), None);
+        assert_eq!(normalize_date("2024-02-30"), None);
         assert_eq!(normalize_date("2022"), None);
     }
 
