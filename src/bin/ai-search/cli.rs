@@ -33,6 +33,8 @@ pub enum Command {
     Authors(ListArgs),
     /// List the topics with their numbers of paragraphs and documents
     Topics(ListArgs),
+    /// Serve the index to AI assistants: a Model Context Protocol server on stdin and stdout
+    Mcp,
 }
 
 #[derive(Debug, Args)]

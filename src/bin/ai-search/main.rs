@@ -1,6 +1,7 @@
 //! The `ai-search` command: argument handling and printing over the `ai_search` library.
 
 mod cli;
+mod mcp;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -48,6 +49,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Similar(args) => similar(&index_dir, args),
         Command::Authors(args) => list(&index_dir, args, Listing::Authors),
         Command::Topics(args) => list(&index_dir, args, Listing::Topics),
+        Command::Mcp => {
+            mcp::serve(SearchIndex::open(&index_dir)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
