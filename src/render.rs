@@ -329,6 +329,50 @@ mod tests {
     }
 
     #[test]
+    fn copies_and_counts_follow_the_hit() {
+        let mut with_copy = hit();
+        with_copy.also_in = vec![Location {
+            reference: "mirror/faking.md#1".into(),
+            path: "mirror/faking.md".into(),
+            id: None,
+            paragraph: 1,
+            author: "Ann Lee".into(),
+            topic: "On faking".into(),
+            date: None,
+            url: None,
+        }];
+        let mut results = results(vec![with_copy], 1);
+        results.timeline = Some(Timeline {
+            years: vec![
+                crate::YearCount {
+                    year: 2023,
+                    paragraphs: 4,
+                },
+                crate::YearCount {
+                    year: 2024,
+                    paragraphs: 1,
+                },
+            ],
+            undated: 0,
+        });
+        let mut out = NoColor::new(Vec::new());
+        write_human(&mut out, &results).unwrap();
+        let text = String::from_utf8(out.into_inner()).unwrap();
+        assert!(
+            text.contains("   | After.\n   = also in mirror/faking.md#1\n\n1-1 of 1"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!(
+                "\nMatching paragraphs by year:\n2023  {} 4\n2024  {} 1\n",
+                "█".repeat(40),
+                "█".repeat(10)
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn no_hits_says_so() {
         let mut out = NoColor::new(Vec::new());
         write_human(&mut out, &results(vec![], 0)).unwrap();

@@ -406,6 +406,30 @@ mod tests {
     }
 
     #[test]
+    fn walk_hands_the_aliases_to_every_file_and_reports_a_bad_aliases_file_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("kim")).unwrap();
+        std::fs::write(root.join("kim/a.txt"), "Words.").unwrap();
+        std::fs::write(root.join(ALIASES_FILE), "Kim Hale: kim\n").unwrap();
+        let corpus = Corpus::new(root);
+        let files: Vec<_> = corpus.walk().collect::<Result<_, _>>().unwrap();
+        assert_eq!(files.len(), 1);
+        let parsed = read_file(&files[0]).unwrap();
+        assert_eq!(parsed.documents[0].authors, ["Kim Hale"]);
+        assert_eq!(parsed.documents[0].author_aliases, ["kim"]);
+
+        std::fs::write(root.join(ALIASES_FILE), "[not, a, mapping]\n").unwrap();
+        let mut walk = corpus.walk();
+        let problem = walk.next().unwrap().unwrap_err();
+        assert_eq!(problem.path, Path::new(ALIASES_FILE));
+        assert!(problem.message.ends_with("; names not merged"), "{problem}");
+        let file = walk.next().unwrap().unwrap();
+        assert!(file.aliases.is_none());
+        assert_eq!(read_file(&file).unwrap().documents[0].authors, ["kim"]);
+    }
+
+    #[test]
     fn walk_skips_hidden_excluded_and_foreign_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
