@@ -8,6 +8,12 @@
 //! Data flows one way: files ([`corpus`]) → documents → paragraphs → index ([`build_index`]) →
 //! hits ([`SearchIndex::search`]) → rendered output ([`render`]).
 //!
+//! Beyond ranked search: every paragraph has a stable reference ([`PassageRef`], `DOC#N`) that
+//! [`SearchIndex::passage`] looks up and [`SearchIndex::similar`] finds neighbours of;
+//! [`SearchIndex::authors`] and [`SearchIndex::topics`] count paragraphs and documents; and a
+//! [`SearchRequest`] can filter and sort by date, merge copies of one text, and count its matches
+//! by author, topic ([`Facets`]) and year ([`Timeline`]).
+//!
 //! ```
 //! use ai_search::{build_index, IndexOptions, SearchIndex, SearchRequest};
 //!
