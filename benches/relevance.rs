@@ -253,6 +253,8 @@ fn request_for(query: &Judged) -> SearchRequest {
     SearchRequest {
         author: query.author.clone(),
         topic: query.topic.clone(),
+        // Judged like FTS5, paragraph by paragraph: copies of a text are not merged.
+        dedup: false,
         ..SearchRequest::new(&query.query)
     }
 }

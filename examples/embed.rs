@@ -38,8 +38,8 @@ fn main() -> ai_search::Result<()> {
     );
     for hit in &results.hits {
         println!(
-            "\n#{} {:.2} {} — {} ({} ¶{})",
-            hit.rank, hit.score, hit.author, hit.topic, hit.path, hit.paragraph
+            "\n#{} {:.2} {} — {} ({})",
+            hit.rank, hit.score, hit.author, hit.topic, hit.reference
         );
         if let Some(before) = hit.before.last() {
             println!("  before: {before}");
@@ -47,6 +47,9 @@ fn main() -> ai_search::Result<()> {
         println!("  hit:    {}", hit.text);
         if let Some(after) = hit.after.first() {
             println!("  after:  {after}");
+        }
+        for copy in &hit.also_in {
+            println!("  also in {}", copy.reference);
         }
     }
     Ok(())

@@ -10,9 +10,9 @@ pub enum Error {
     IndexNotFound(PathBuf),
 
     #[error(
-        "the index at {} has schema version {found}, this ai-search needs version {expected}; \
-         run `ai-search index --rebuild <CORPUS>`",
-        path.display()
+        "the index at {} {}; run `ai-search index --rebuild <CORPUS>`",
+        path.display(),
+        describe_mismatch(found, *expected)
     )]
     SchemaMismatch {
         path: PathBuf,
@@ -25,6 +25,15 @@ pub enum Error {
 
     #[error("cannot parse query: {0}")]
     QueryParse(String),
+
+    #[error("`{0}` is not a date (expected YYYY-MM-DD)")]
+    BadDate(String),
+
+    #[error("`{0}` is not a paragraph reference (expected PATH#N, the `ref` of a hit)")]
+    BadReference(String),
+
+    #[error("no paragraph {0} in the index")]
+    PassageNotFound(String),
 
     #[error("{}: {}", path.display(), crate::corpus::describe_io_error(error))]
     Io {
@@ -42,6 +51,18 @@ pub enum Error {
     Tantivy(#[from] tantivy::TantivyError),
 }
 
+/// What is wrong with the schema of an index: another version, or (from a development build)
+/// another schema under the same version number.
+fn describe_mismatch(found: &str, expected: u32) -> String {
+    if found == expected.to_string() {
+        format!(
+            "was built with another schema of version {expected} (by another build of ai-search)"
+        )
+    } else {
+        format!("has schema version {found}, this ai-search needs version {expected}")
+    }
+}
+
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -51,5 +72,29 @@ impl Error {
             path: path.into(),
             error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_mismatch_says_what_differs() {
+        let mismatch = |found: &str| Error::SchemaMismatch {
+            path: PathBuf::from("idx"),
+            found: found.to_string(),
+            expected: 1,
+        };
+        assert_eq!(
+            mismatch("0").to_string(),
+            "the index at idx has schema version 0, this ai-search needs version 1; \
+             run `ai-search index --rebuild <CORPUS>`"
+        );
+        assert_eq!(
+            mismatch("1").to_string(),
+            "the index at idx was built with another schema of version 1 (by another build of \
+             ai-search); run `ai-search index --rebuild <CORPUS>`"
+        );
     }
 }

@@ -28,6 +28,10 @@ pub(crate) struct CommitPayload {
     pub generation: u64,
     /// The file, in the index folder, that lists the files this commit holds.
     pub manifest: String,
+    /// xxh3 hash of the corpus's aliases file when this commit was made, if it had one: names
+    /// are resolved while indexing, so a changed aliases file means reading every file again.
+    #[serde(default)]
+    pub aliases: Option<u64>,
 }
 
 /// An index opened for searching.

@@ -182,7 +182,21 @@ pub fn build_index(
     }
     progress.start(files.len() as u64, files.iter().map(|(_, s)| s.size).sum());
 
-    let outcomes = process_files(&files, &old_manifest, &fields, &writer, options, progress)?;
+    let aliases = std::fs::read(corpus_root.join(corpus::ALIASES_FILE))
+        .ok()
+        .map(|bytes| xxhash_rust::xxh3::xxh3_64(&bytes));
+    let reread_all = old_payload
+        .as_ref()
+        .is_some_and(|old| old.aliases != aliases);
+    let outcomes = process_files(
+        &files,
+        &old_manifest,
+        &fields,
+        &writer,
+        options,
+        reread_all,
+        progress,
+    )?;
 
     let mut manifest = Manifest::new();
     let mut seen = BTreeSet::new();
@@ -249,6 +263,7 @@ pub fn build_index(
                 .unwrap_or_else(|_| corpus_root.to_path_buf()),
             generation,
             manifest: manifest_file.clone(),
+            aliases,
         };
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
@@ -302,12 +317,14 @@ enum Outcome {
 }
 
 /// Deals with every file on a pool of threads; the outcomes come back in the order of `files`.
+/// With `reread_all`, unchanged files are read again too.
 fn process_files(
     files: &[(CorpusFile, Stat)],
     old_manifest: &Manifest,
     fields: &Fields,
     writer: &IndexWriter,
     options: &IndexOptions,
+    reread_all: bool,
     progress: &dyn Progress,
 ) -> Result<Vec<Outcome>> {
     let threads = match options.threads {
@@ -327,7 +344,7 @@ fn process_files(
                     break;
                 };
                 let old = old_manifest.get(&file.relative);
-                match process_file(file, *stat, old, fields, writer) {
+                match process_file(file, *stat, old, reread_all, fields, writer) {
                     Ok(outcome) => {
                         outcomes.lock().expect("no panics while held")[i] = Some(outcome)
                     }
@@ -360,10 +377,12 @@ fn process_file(
     file: &CorpusFile,
     stat: Stat,
     old: Option<&FileRecord>,
+    reread: bool,
     fields: &Fields,
     writer: &IndexWriter,
 ) -> Result<Outcome> {
-    if let Some(old) = old.filter(|old| old.size == stat.size && old.mtime == stat.mtime) {
+    let unchanged = |old: &&FileRecord| !reread && old.size == stat.size && old.mtime == stat.mtime;
+    if let Some(old) = old.filter(unchanged) {
         return Ok(Outcome::Unchanged(old.clone()));
     }
     let hash = match content_hash(&file.path) {
@@ -375,7 +394,7 @@ fn process_file(
             )))
         }
     };
-    if let Some(old) = old.filter(|old| old.hash == hash) {
+    if let Some(old) = old.filter(|old| !reread && old.hash == hash) {
         return Ok(Outcome::Unchanged(FileRecord {
             mtime: stat.mtime,
             ..old.clone()
@@ -588,23 +607,32 @@ fn tantivy_documents<'a>(
                 paragraph.text.split_whitespace().count() as u64,
             );
             doc.add_text(fields.text, &paragraph.text);
+            doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
             if number == 0 {
                 for paragraph in &document.paragraphs {
                     doc.add_text(fields.spelling, &paragraph.text);
                 }
             }
             doc.add_text(fields.topic, &document.topic);
+            doc.add_text(fields.topic_facet, &document.topic);
             if let Some(section) = &paragraph.section {
                 doc.add_text(fields.section, section);
             }
             for author in &document.authors {
                 doc.add_text(fields.author, author);
+                doc.add_text(fields.author_facet, author);
+            }
+            for alias in &document.author_aliases {
+                doc.add_text(fields.author_aliases, alias);
             }
             for tag in &document.tags {
                 doc.add_text(fields.tags, tag);
             }
             if let Some(date) = &document.date {
                 doc.add_text(fields.date, date);
+                if let Some(day) = crate::date::IsoDate::parse(date) {
+                    doc.add_u64(fields.day, day.number());
+                }
             }
             if let Some(url) = &document.url {
                 doc.add_text(fields.url, url);

@@ -8,6 +8,12 @@
 //! Data flows one way: files ([`corpus`]) → documents → paragraphs → index ([`build_index`]) →
 //! hits ([`SearchIndex::search`]) → rendered output ([`render`]).
 //!
+//! Beyond ranked search: every paragraph has a stable reference ([`PassageRef`], `DOC#N`) that
+//! [`SearchIndex::passage`] looks up and [`SearchIndex::similar`] finds neighbours of;
+//! [`SearchIndex::authors`] and [`SearchIndex::topics`] count paragraphs and documents; and a
+//! [`SearchRequest`] can filter and sort by date, merge copies of one text, and count its matches
+//! by author, topic ([`Facets`]) and year ([`Timeline`]).
+//!
 //! ```
 //! use ai_search::{build_index, IndexOptions, NoProgress, SearchIndex, SearchRequest};
 //!
@@ -40,16 +46,22 @@
 //! ```
 
 pub mod corpus;
+mod date;
 mod error;
+mod facets;
 mod index;
 mod indexer;
+mod passage;
 mod query;
 pub mod render;
 pub mod schema;
 mod search;
 
+pub use date::IsoDate;
 pub use error::{Error, Result};
+pub use facets::{FacetCount, Facets, Timeline, YearCount};
 pub use index::{CheckReport, SearchIndex};
 pub use indexer::{build_index, IndexOptions, IndexSummary, NoProgress, Progress};
-pub use search::{Hit, SearchRequest, SearchResults};
+pub use passage::{Location, Passage, PassageRef};
+pub use search::{Hit, SearchRequest, SearchResults, Sort};
 pub use tantivy;

@@ -5,8 +5,8 @@
 //! the declaration cannot drift apart.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
-    STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
+    INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -41,14 +41,27 @@ pub mod names {
     pub const SPELLING: &str = "spelling";
     /// Title or topic of the document.
     pub const TOPIC: &str = "topic";
+    /// The exact topic, as a fast field: facet counts by topic.
+    pub const TOPIC_FACET: &str = "topic_facet";
     /// The nearest heading above the paragraph.
     pub const SECTION: &str = "section";
-    /// One value per author.
+    /// One value per author: the canonical name where the corpus's aliases file names one.
     pub const AUTHOR: &str = "author";
+    /// The other spellings of the document's authors listed in the aliases file, so that
+    /// `--author` finds a person by any of them. Indexed, not stored.
+    pub const AUTHOR_ALIASES: &str = "author_aliases";
+    /// The exact author names, as a fast field: facet counts by author.
+    pub const AUTHOR_FACET: &str = "author_facet";
     /// One value per tag.
     pub const TAGS: &str = "tags";
     /// Publication date as `YYYY-MM-DD`.
     pub const DATE: &str = "date";
+    /// Publication date as the number `YYYYMMDD` (absent when the document has no date), indexed
+    /// and fast: date filters, date sorts and timelines.
+    pub const DAY: &str = "day";
+    /// A 64-bit hash of the paragraph's normalised text (see `dedup::text_key`), indexed and
+    /// fast: finding copies of a paragraph in other documents.
+    pub const TEXT_HASH: &str = "text_hash";
     /// Where the document was published.
     pub const URL: &str = "url";
 }
@@ -71,12 +84,17 @@ pub struct Fields {
     pub paragraph: Field,
     pub words: Field,
     pub text: Field,
+    pub text_hash: Field,
     pub spelling: Field,
     pub topic: Field,
+    pub topic_facet: Field,
     pub section: Field,
     pub author: Field,
+    pub author_aliases: Field,
+    pub author_facet: Field,
     pub tags: Field,
     pub date: Field,
+    pub day: Field,
     pub url: Field,
 }
 
@@ -92,12 +110,17 @@ impl Fields {
             paragraph: get(names::PARAGRAPH)?,
             words: get(names::WORDS)?,
             text: get(names::TEXT)?,
+            text_hash: get(names::TEXT_HASH)?,
             spelling: get(names::SPELLING)?,
             topic: get(names::TOPIC)?,
+            topic_facet: get(names::TOPIC_FACET)?,
             section: get(names::SECTION)?,
             author: get(names::AUTHOR)?,
+            author_aliases: get(names::AUTHOR_ALIASES)?,
+            author_facet: get(names::AUTHOR_FACET)?,
             tags: get(names::TAGS)?,
             date: get(names::DATE)?,
+            day: get(names::DAY)?,
             url: get(names::URL)?,
         })
     }
@@ -126,6 +149,7 @@ pub fn build_schema() -> Schema {
     );
     builder.add_u64_field(names::WORDS, FAST);
     builder.add_text_field(names::TEXT, indexed(PROSE_TOKENIZER));
+    builder.add_u64_field(names::TEXT_HASH, INDEXED | FAST);
     builder.add_text_field(
         names::SPELLING,
         TextOptions::default().set_indexing_options(
@@ -136,17 +160,48 @@ pub fn build_schema() -> Schema {
         ),
     );
     builder.add_text_field(names::TOPIC, indexed(PROSE_TOKENIZER));
+    builder.add_text_field(names::TOPIC_FACET, FAST);
     builder.add_text_field(names::SECTION, indexed(PROSE_TOKENIZER));
     builder.add_text_field(names::AUTHOR, indexed(NAME_TOKENIZER));
+    builder.add_text_field(
+        names::AUTHOR_ALIASES,
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(NAME_TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        ),
+    );
+    builder.add_text_field(names::AUTHOR_FACET, FAST);
     builder.add_text_field(names::TAGS, indexed(NAME_TOKENIZER));
     builder.add_text_field(names::DATE, STRING | STORED);
+    builder.add_u64_field(names::DAY, INDEXED | FAST);
     builder.add_text_field(names::URL, STORED);
     builder.build()
 }
 
 /// The value of the `doc_hash` field for a document key (64-bit FNV-1a: stable across builds).
 pub fn doc_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+    fnv1a(key.bytes())
+}
+
+/// The value of the `text_hash` field for a paragraph: the hash of its words, lower-cased, without
+/// punctuation, one space apart. Copies of a passage from different exports (Markdown or plain
+/// text, curly or straight quotes, other line breaks) get the same value.
+pub fn text_hash(text: &str) -> u64 {
+    let mut words = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase);
+    let mut normalized = words.next().unwrap_or_default();
+    for word in words {
+        normalized.push(' ');
+        normalized.push_str(&word);
+    }
+    fnv1a(normalized.bytes())
+}
+
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
@@ -176,8 +231,17 @@ pub fn register_tokenizers(manager: &TokenizerManager) {
 mod tests {
     use super::*;
 
+    /// With `AI_SEARCH_BLESS_SCHEMA=1`, first writes the schema that the code builds to the
+    /// declared file (after a deliberate schema change; review the diff).
     #[test]
     fn code_and_declared_schema_agree() {
+        if std::env::var_os("AI_SEARCH_BLESS_SCHEMA").is_some() {
+            let declared = serde_json::json!({"fields": build_schema(), "version": SCHEMA_VERSION});
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v1.json");
+            let text = serde_json::to_string_pretty(&declared).unwrap() + "\n";
+            std::fs::write(path, text).unwrap();
+            return;
+        }
         let declared: serde_json::Value = serde_json::from_str(SCHEMA_FILE).unwrap();
         assert_eq!(declared["version"], SCHEMA_VERSION);
         let built = serde_json::to_value(build_schema()).unwrap();
@@ -185,6 +249,17 @@ mod tests {
             declared["fields"], built,
             "src/schema.rs and index_schema/schema-v{SCHEMA_VERSION}.json disagree"
         );
+    }
+
+    #[test]
+    fn text_hash_ignores_case_punctuation_and_spacing() {
+        let hash = text_hash("Alignment faking is \u{201c}real\u{201d} - see the paper.");
+        assert_eq!(
+            hash,
+            text_hash("alignment faking is \"real\"\n\nsee the  paper")
+        );
+        assert_ne!(hash, text_hash("Alignment faking is real; see the papers."));
+        assert_eq!(doc_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

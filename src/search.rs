@@ -1,20 +1,25 @@
 //! Answering queries: ranked paragraphs with snippets and the paragraphs around them.
 
+use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
 use serde::Serialize;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::columnar::Column;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
+use crate::date::IsoDate;
 use crate::error::{Error, Result};
+use crate::facets::{Facets, MatchCount, Timeline};
 use crate::index::SearchIndex;
+use crate::passage::{Location, PassageRef};
 use crate::query;
 use crate::schema::{names, Fields};
 
@@ -24,25 +29,40 @@ const SNIPPET_CHARS: usize = 240;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchRequest {
     /// Query syntax: words, "phrases", AND / OR / NOT, + / -, `author:` and `topic:` prefixes.
+    /// For [`SearchIndex::similar`], the reference of a paragraph (`PATH#N`).
     pub query: String,
     /// Hits to return.
     pub limit: usize,
     /// Hits to skip, for paging.
     pub offset: usize,
-    /// Only paragraphs by this author (a case-insensitive phrase match on the author field).
+    /// Only paragraphs by this author (a case-insensitive phrase match on the canonical names and
+    /// the other spellings the corpus's aliases file lists for them).
     pub author: Option<String>,
     /// Only paragraphs of documents whose topic contains this phrase.
     pub topic: Option<String>,
+    /// Only paragraphs of documents dated on or after this day (undated documents are left out).
+    pub since: Option<IsoDate>,
+    /// Only paragraphs of documents dated on or before this day (undated documents are left out).
+    pub until: Option<IsoDate>,
+    /// The order of the hits.
+    pub sort: Sort,
     /// Paragraphs of context to return on each side of a hit.
     pub context: usize,
     /// At most this many paragraphs of one document rank ahead of other documents' paragraphs
-    /// (the rest follow them); 0 for no limit.
+    /// (the rest follow them); 0 for no limit. Only under [`Sort::Relevance`].
     pub per_document: usize,
+    /// Show paragraphs with the same normalised text once, with the other copies in
+    /// [`Hit::also_in`].
+    pub dedup: bool,
+    /// Count the matching paragraphs by author and by topic ([`SearchResults::facets`]).
+    pub facets: bool,
+    /// Count the matching paragraphs by year ([`SearchResults::timeline`]).
+    pub timeline: bool,
 }
 
 impl SearchRequest {
-    /// A request with the defaults: 10 hits, 1 paragraph of context on each side, at most 3
-    /// paragraphs of one document ahead of the others.
+    /// A request with the defaults: 10 hits by relevance, 1 paragraph of context on each side, at
+    /// most 3 paragraphs of one document ahead of the others, duplicates merged, no facets.
     pub fn new(query: impl Into<String>) -> SearchRequest {
         SearchRequest {
             query: query.into(),
@@ -50,10 +70,29 @@ impl SearchRequest {
             offset: 0,
             author: None,
             topic: None,
+            since: None,
+            until: None,
+            sort: Sort::Relevance,
             context: 1,
             per_document: 3,
+            dedup: true,
+            facets: false,
+            timeline: false,
         }
     }
+}
+
+/// The order of hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Latest document date first, undated documents last; best match first within a day.
+    Newest,
+    /// Earliest document date first, undated documents last; best match first within a day.
+    Oldest,
 }
 
 /// The answer to a [`SearchRequest`].
@@ -64,10 +103,15 @@ pub struct SearchResults {
     pub corrected_query: Option<String>,
     /// What the user should know about how the query was read (syntax that was ignored).
     pub notices: Vec<String>,
-    /// All paragraphs that match, not only those returned.
+    /// All hits of the whole ranking, not only those returned: the matching paragraphs, with
+    /// copies of one text counted once unless `dedup` is off.
     pub total_hits: usize,
     pub offset: usize,
     pub hits: Vec<Hit>,
+    /// Counts of all matching paragraphs by author and topic, when asked for.
+    pub facets: Option<Facets>,
+    /// Counts of all matching paragraphs by year, when asked for.
+    pub timeline: Option<Timeline>,
 }
 
 /// One matching paragraph.
@@ -76,6 +120,9 @@ pub struct Hit {
     /// Position in the whole ranking, starting at 1.
     pub rank: usize,
     pub score: f32,
+    /// The paragraph's reference, `DOC#N`: what `ai-search show` takes.
+    #[serde(rename = "ref")]
+    pub reference: String,
     /// The authors, joined with ", ".
     pub author: String,
     pub authors: Vec<String>,
@@ -100,6 +147,22 @@ pub struct Hit {
     pub before: Vec<String>,
     /// Paragraphs after the hit in the same document, nearest first.
     pub after: Vec<String>,
+    /// Other matching paragraphs with the same normalised text (copies of the passage in other
+    /// exports), merged into this hit.
+    pub also_in: Vec<Location>,
+}
+
+/// A matching paragraph with what ranking and grouping need, read from the fast fields.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    /// Relevance, with the length and position priors applied.
+    score: Score,
+    /// The document's date as `YYYYMMDD`.
+    day: Option<u64>,
+    doc_hash: u64,
+    paragraph: u64,
+    text_hash: u64,
+    address: DocAddress,
 }
 
 impl SearchIndex {
@@ -108,33 +171,169 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let plan = query::plan(self, &searcher, &request.query)?;
         let mut clauses = vec![(Occur::Must, plan.ranking.box_clone())];
-        for (field, value, flag) in [
-            (self.fields.author, &request.author, "--author"),
-            (self.fields.topic, &request.topic, "--topic"),
-        ] {
-            if let Some(value) = value {
-                let filter = self.phrase_filter(field, value, flag)?;
-                let filter: Box<dyn Query> = Box::new(ConstScoreQuery::new(filter, 0.0));
-                clauses.push((Occur::Must, filter));
+        clauses.extend(self.filters(request)?);
+        let query = BooleanQuery::new(clauses);
+        let mut results = self.results(&searcher, &query, &*plan.highlight, request)?;
+        results.corrected_query =
+            self.corrected_query(&request.query, &plan.corrections, &results.hits)?;
+        results.notices = plan.notices;
+        Ok(results)
+    }
+
+    /// Paragraphs of other documents most like the one whose reference is `request.query`
+    /// (tantivy's more-like-this query over the paragraph's words), with the request's filters,
+    /// order and paging. Copies of the paragraph itself are left out.
+    pub fn similar(&self, request: &SearchRequest) -> Result<SearchResults> {
+        let reference: PassageRef = request.query.parse()?;
+        let searcher = self.reader.searcher();
+        let address = self.find_paragraph(&searcher, &reference)?;
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let stored = Stored::new(&self.fields, &doc);
+        let words = self.content_words(&stored.text);
+        let like = tantivy::query::MoreLikeThisQuery::builder()
+            .with_min_doc_frequency(1)
+            .with_min_term_frequency(1)
+            .with_max_query_terms(25)
+            .with_min_word_length(2)
+            .with_document_fields(vec![(
+                self.fields.text,
+                vec![tantivy::schema::OwnedValue::Str(words.join(" "))],
+            )]);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, Box::new(like)),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.doc, &stored.doc),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(
+                        self.fields.text_hash,
+                        crate::schema::text_hash(&stored.text),
+                    ),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ];
+        clauses.extend(self.filters(request)?);
+        let query = BooleanQuery::new(clauses);
+        // Snippets show where the paragraph's own words are.
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.text)?;
+        let mut terms = Vec::new();
+        for word in &words {
+            let mut stream = analyzer.token_stream(word);
+            while let Some(token) = stream.next() {
+                terms.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.text, &token.text),
+                        IndexRecordOption::WithFreqs,
+                    )) as Box<dyn Query>,
+                ));
             }
         }
-        let query = BooleanQuery::new(clauses);
-        let (total_hits, page) = self.ranked_page(&searcher, &query, request)?;
+        let highlight = BooleanQuery::new(terms);
+        self.results(&searcher, &query, &highlight, request)
+    }
 
-        let mut snippets = SnippetGenerator::create(&searcher, &*plan.highlight, self.fields.text)?;
+    /// The words of `text` that are not stop words.
+    fn content_words(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.stop_words.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut words = Vec::new();
+        while let Some(token) = stream.next() {
+            words.push(token.text.clone());
+        }
+        words
+    }
+
+    /// The filter clauses of a request: author, topic, dates.
+    fn filters(&self, request: &SearchRequest) -> Result<Vec<(Occur, Box<dyn Query>)>> {
+        let mut filters: Vec<Box<dyn Query>> = Vec::new();
+        if let Some(author) = &request.author {
+            let canonical = self.phrase_filter(self.fields.author, author, "--author")?;
+            let alias = self.phrase_filter(self.fields.author_aliases, author, "--author")?;
+            filters.push(Box::new(BooleanQuery::new(vec![
+                (Occur::Should, canonical),
+                (Occur::Should, alias),
+            ])));
+        }
+        if let Some(topic) = &request.topic {
+            filters.push(self.phrase_filter(self.fields.topic, topic, "--topic")?);
+        }
+        if request.since.is_some() || request.until.is_some() {
+            let bound = |date: Option<IsoDate>| match date {
+                Some(date) => Bound::Included(Term::from_field_u64(self.fields.day, date.number())),
+                None => Bound::Unbounded,
+            };
+            let (since, until) = (bound(request.since), bound(request.until));
+            // An unbounded side needs the field too: it comes from the other bound's term.
+            let (since, until) = match (since, until) {
+                (Bound::Unbounded, until) => (
+                    Bound::Included(Term::from_field_u64(self.fields.day, 0)),
+                    until,
+                ),
+                (since, Bound::Unbounded) => (
+                    since,
+                    Bound::Included(Term::from_field_u64(self.fields.day, u64::MAX)),
+                ),
+                bounds => bounds,
+            };
+            filters.push(Box::new(RangeQuery::new(since, until)));
+        }
+        Ok(filters
+            .into_iter()
+            .map(|filter| {
+                let filter: Box<dyn Query> = Box::new(ConstScoreQuery::new(filter, 0.0));
+                (Occur::Must, filter)
+            })
+            .collect())
+    }
+
+    /// The page of hits of `query` that `request` asks for, with counts and facets.
+    fn results(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        highlight: &dyn Query,
+        request: &SearchRequest,
+    ) -> Result<SearchResults> {
+        let (total_hits, page) = self.ranked_page(searcher, query, request)?;
+        let also_in = if request.dedup && !page.is_empty() {
+            self.copies(searcher, query, &page)?
+        } else {
+            HashMap::new()
+        };
+
+        let mut snippets = SnippetGenerator::create(searcher, highlight, self.fields.text)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
         let hits = page
             .into_iter()
             .enumerate()
-            .map(|(i, (score, address))| {
-                let doc: TantivyDocument = searcher.doc(address)?;
+            .map(|(i, candidate)| {
+                let doc: TantivyDocument = searcher.doc(candidate.address)?;
                 let stored = Stored::new(&self.fields, &doc);
                 let (snippet, highlights) = snippet_of(&snippets, &stored.text);
                 let (before, after) =
-                    self.context(&searcher, &stored.doc, stored.paragraph, request.context)?;
+                    self.context(searcher, &stored.doc, stored.paragraph, request.context)?;
+                let also_in = also_in
+                    .get(&candidate.text_hash)
+                    .map(|copies| {
+                        copies
+                            .iter()
+                            .filter(|(address, _)| *address != candidate.address)
+                            .map(|(_, location)| location.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 Ok(Hit {
                     rank: request.offset + i + 1,
-                    score,
+                    score: candidate.score,
+                    reference: stored.reference(),
                     author: stored.authors.join(", "),
                     authors: stored.authors,
                     topic: stored.topic,
@@ -150,54 +349,102 @@ impl SearchIndex {
                     highlights,
                     before,
                     after,
+                    also_in,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let corrected_query = self.corrected_query(&request.query, &plan.corrections, &hits)?;
+        let facets = if request.facets {
+            Some(Facets::of(searcher, query)?)
+        } else {
+            None
+        };
+        let timeline = if request.timeline {
+            Some(Timeline::of(searcher, query)?)
+        } else {
+            None
+        };
         Ok(SearchResults {
             query: request.query.clone(),
-            corrected_query,
-            notices: plan.notices,
+            corrected_query: None,
+            notices: Vec::new(),
             total_hits,
             offset: request.offset,
             hits,
+            facets,
+            timeline,
         })
     }
 
-    /// The number of matches and the requested page of them, best first, with at most
-    /// `per_document` paragraphs of one document ahead of the paragraphs of other documents.
+    /// The number of hits and the requested page of them, in the request's order. Under
+    /// relevance, at most `per_document` paragraphs of one document come ahead of the paragraphs
+    /// of other documents. With `dedup`, paragraphs whose text is a copy of a paragraph ranked
+    /// higher are left out (they are listed with it), before the cap and the paging: every page
+    /// shows each text once, and only the copy shown counts towards its document's cap.
     fn ranked_page(
         &self,
         searcher: &Searcher,
         query: &dyn Query,
         request: &SearchRequest,
-    ) -> Result<(usize, Vec<(f32, DocAddress)>)> {
-        let wanted = request.offset.saturating_add(request.limit);
+    ) -> Result<(usize, Vec<Candidate>)> {
+        let counter = MatchCount {
+            distinct_texts: request.dedup,
+        };
         if request.limit == 0 {
-            return Ok((searcher.search(query, &Count)?, Vec::new()));
+            return Ok((searcher.search(query, &counter)?, Vec::new()));
         }
-        let capped = request.per_document > 0;
+        let wanted = request.offset.saturating_add(request.limit);
+        let capped = request.per_document > 0 && request.sort == Sort::Relevance;
         // The length prior and the per-document cap reorder the best BM25 candidates; fetching
         // well beyond the page keeps tantivy's pruning of hopeless candidates.
         let mut fetch = wanted.saturating_mul(3).saturating_add(30);
         loop {
-            let top_docs = TopDocs::with_limit(fetch).order_by_score();
-            let (total, top) = searcher.search(query, &(Count, top_docs))?;
+            let (total, top) = match request.sort {
+                Sort::Relevance => {
+                    let top_docs = TopDocs::with_limit(fetch).order_by_score();
+                    searcher.search(query, &(counter, top_docs))?
+                }
+                Sort::Newest | Sort::Oldest => {
+                    let sort = request.sort;
+                    // Date first, then the score with its priors.
+                    let top_docs =
+                        TopDocs::with_limit(fetch).tweak_score(move |segment: &SegmentReader| {
+                            let columns = PriorColumns::open(segment);
+                            move |doc, score: Score| {
+                                let day = columns.day(doc);
+                                let rank = match (sort, day) {
+                                    (_, None) => 0,
+                                    (Sort::Oldest, Some(day)) => u64::MAX - day,
+                                    (_, Some(day)) => day,
+                                };
+                                (rank, score * columns.prior(doc))
+                            }
+                        });
+                    let (total, top) = searcher.search(query, &(counter, top_docs))?;
+                    let top = top
+                        .into_iter()
+                        .map(|((_, score), address)| (score, address))
+                        .collect();
+                    (total, top)
+                }
+            };
             let exhausted = top.len() < fetch;
-            let mut candidates = self.with_keys(searcher, top)?;
-            // Equal scores (paragraphs matched only through their topic, say) come in document
-            // order, whatever order the indexing threads wrote them in.
-            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let apply_prior = request.sort == Sort::Relevance;
+            let mut candidates = self.candidates(searcher, top, apply_prior)?;
+            candidates.sort_by(|a, b| compare(request.sort, a, b));
             let mut ahead = Vec::new();
             let mut behind = Vec::new();
             let mut per_document: HashMap<u64, usize> = HashMap::new();
-            for (score, (doc, _), address) in candidates {
-                let seen = per_document.entry(doc).or_default();
+            let mut texts = HashSet::new();
+            for candidate in candidates {
+                if request.dedup && !texts.insert(candidate.text_hash) {
+                    continue;
+                }
+                let seen = per_document.entry(candidate.doc_hash).or_default();
                 *seen += 1;
                 if !capped || *seen <= request.per_document {
-                    ahead.push((score, address));
+                    ahead.push(candidate);
                 } else {
-                    behind.push((score, address));
+                    behind.push(candidate);
                 }
             }
             if ahead.len() >= wanted || exhausted {
@@ -209,34 +456,103 @@ impl SearchIndex {
         }
     }
 
-    /// Each hit with its score scaled by the length prior, and its document's hash and its
-    /// paragraph number, read from the fast fields.
-    #[allow(clippy::type_complexity)]
-    fn with_keys(
+    /// Each hit with its document's hash, its paragraph number, its text hash and its date, read
+    /// from the fast fields; with `apply_prior`, its score scaled by the length and position
+    /// priors.
+    fn candidates(
         &self,
         searcher: &Searcher,
-        hits: Vec<(f32, DocAddress)>,
-    ) -> Result<Vec<(f32, (u64, u64), DocAddress)>> {
+        hits: Vec<(Score, DocAddress)>,
+        apply_prior: bool,
+    ) -> Result<Vec<Candidate>> {
         let mut columns = HashMap::new();
         hits.into_iter()
             .map(|(score, address)| {
-                let (keys, numbers, words) = match columns.entry(address.segment_ord) {
+                let columns = match columns.entry(address.segment_ord) {
                     Entry::Occupied(entry) => entry.into_mut(),
                     Entry::Vacant(entry) => {
-                        let fast = searcher.segment_reader(address.segment_ord).fast_fields();
-                        let keys = fast.u64(names::DOC_HASH)?;
-                        let numbers = fast.u64(names::PARAGRAPH)?;
-                        let words = fast.u64(names::WORDS)?;
-                        entry.insert((keys, numbers, words))
+                        let segment = searcher.segment_reader(address.segment_ord);
+                        entry.insert(CandidateColumns::open(segment)?)
                     }
                 };
-                let key = keys.first(address.doc_id).unwrap_or_default();
-                let number = numbers.first(address.doc_id).unwrap_or_default();
-                let length = words.first(address.doc_id).unwrap_or(u64::MAX);
-                let prior = length_prior(length) * position_prior(number);
-                Ok((score * prior, (key, number), address))
+                let doc = address.doc_id;
+                let prior = if apply_prior {
+                    columns.prior.prior(doc)
+                } else {
+                    1.0
+                };
+                Ok(Candidate {
+                    score: score * prior,
+                    day: columns.prior.day(doc),
+                    doc_hash: columns.doc_hash.first(doc).unwrap_or_default(),
+                    paragraph: columns.prior.paragraph.first(doc).unwrap_or_default(),
+                    text_hash: columns.text_hash.first(doc).unwrap_or_default(),
+                    address,
+                })
             })
             .collect()
+    }
+
+    /// For each text of the page, every matching paragraph with that text and where it is.
+    fn copies(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        page: &[Candidate],
+    ) -> Result<HashMap<u64, Vec<(DocAddress, Location)>>> {
+        let texts = TermSetQuery::new(
+            page.iter()
+                .map(|candidate| Term::from_field_u64(self.fields.text_hash, candidate.text_hash)),
+        );
+        let both = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (Occur::Must, Box::new(texts)),
+        ]);
+        let mut found = HashMap::<u64, Vec<(DocAddress, Location)>>::new();
+        let mut copies = Vec::new();
+        for address in searcher.search(&both, &DocSetCollector)? {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let stored = Stored::new(&self.fields, &doc);
+            let text_hash = crate::schema::text_hash(&stored.text);
+            copies.push((text_hash, address, stored));
+        }
+        copies.sort_by(|a, b| (&a.2.doc, a.2.paragraph).cmp(&(&b.2.doc, b.2.paragraph)));
+        for (text_hash, address, stored) in copies {
+            found
+                .entry(text_hash)
+                .or_default()
+                .push((address, stored.location()));
+        }
+        Ok(found)
+    }
+
+    /// The address of the paragraph a reference names.
+    pub(crate) fn find_paragraph(
+        &self,
+        searcher: &Searcher,
+        reference: &PassageRef,
+    ) -> Result<DocAddress> {
+        let query = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.doc, &reference.doc),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(self.fields.paragraph, reference.paragraph),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let found = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        found
+            .first()
+            .map(|(_, address)| *address)
+            .ok_or_else(|| Error::PassageNotFound(reference.to_string()))
     }
 
     /// The query as typed, with corrected words replaced by the spelling found in the hits.
@@ -289,7 +605,7 @@ impl SearchIndex {
     }
 
     /// The texts of up to `context` paragraphs on each side of paragraph `number` of `doc`.
-    fn context(
+    pub(crate) fn context(
         &self,
         searcher: &Searcher,
         doc: &str,
@@ -341,22 +657,22 @@ impl SearchIndex {
 }
 
 /// The stored fields of one paragraph.
-struct Stored {
-    doc: String,
-    path: String,
-    id: Option<String>,
-    paragraph: u64,
-    text: String,
-    topic: String,
-    section: Option<String>,
-    authors: Vec<String>,
-    tags: Vec<String>,
-    date: Option<String>,
-    url: Option<String>,
+pub(crate) struct Stored {
+    pub(crate) doc: String,
+    pub(crate) path: String,
+    pub(crate) id: Option<String>,
+    pub(crate) paragraph: u64,
+    pub(crate) text: String,
+    pub(crate) topic: String,
+    pub(crate) section: Option<String>,
+    pub(crate) authors: Vec<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) date: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 impl Stored {
-    fn new(fields: &Fields, doc: &TantivyDocument) -> Stored {
+    pub(crate) fn new(fields: &Fields, doc: &TantivyDocument) -> Stored {
         let all = |field| -> Vec<String> {
             doc.get_all(field)
                 .filter_map(|value| value.as_str().map(str::to_string))
@@ -379,6 +695,100 @@ impl Stored {
             date: first(fields.date),
             url: first(fields.url),
         }
+    }
+
+    /// The paragraph's reference, `DOC#N`.
+    pub(crate) fn reference(&self) -> String {
+        PassageRef {
+            doc: self.doc.clone(),
+            paragraph: self.paragraph,
+        }
+        .to_string()
+    }
+
+    /// Where the paragraph is, for lists of copies.
+    pub(crate) fn location(&self) -> Location {
+        Location {
+            reference: self.reference(),
+            path: self.path.clone(),
+            id: self.id.clone(),
+            paragraph: self.paragraph,
+            author: self.authors.join(", "),
+            topic: self.topic.clone(),
+            date: self.date.clone(),
+            url: self.url.clone(),
+        }
+    }
+}
+
+/// The order of two candidates under `sort`. Equal scores (paragraphs matched only through their
+/// topic, say) come in document order, whatever order the indexing threads wrote them in.
+fn compare(sort: Sort, a: &Candidate, b: &Candidate) -> Ordering {
+    let by_day = match sort {
+        Sort::Relevance => Ordering::Equal,
+        // Undated last under both date orders.
+        Sort::Newest => b.day.cmp(&a.day),
+        Sort::Oldest => match (a.day, b.day) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            (a, b) => b.is_some().cmp(&a.is_some()),
+        },
+    };
+    by_day
+        .then_with(|| b.score.total_cmp(&a.score))
+        .then_with(|| (a.doc_hash, a.paragraph).cmp(&(b.doc_hash, b.paragraph)))
+}
+
+/// The fast fields the priors and the date orders read.
+struct PriorColumns {
+    paragraph: Column<u64>,
+    words: Option<Column<u64>>,
+    day: Option<Column<u64>>,
+}
+
+impl PriorColumns {
+    /// Columns missing from a segment read as absent values.
+    fn open(segment: &SegmentReader) -> PriorColumns {
+        let fast = segment.fast_fields();
+        let column = |name| fast.u64(name).ok();
+        PriorColumns {
+            paragraph: column(names::PARAGRAPH)
+                .unwrap_or_else(|| Column::build_empty_column(segment.max_doc())),
+            words: column(names::WORDS),
+            day: column(names::DAY),
+        }
+    }
+
+    /// The factor by which the paragraph's score is scaled for its length and place.
+    fn prior(&self, doc: tantivy::DocId) -> f32 {
+        let words = self
+            .words
+            .as_ref()
+            .and_then(|words| words.first(doc))
+            .unwrap_or(u64::MAX);
+        let number = self.paragraph.first(doc).unwrap_or_default();
+        length_prior(words) * position_prior(number)
+    }
+
+    fn day(&self, doc: tantivy::DocId) -> Option<u64> {
+        self.day.as_ref().and_then(|day| day.first(doc))
+    }
+}
+
+/// The fast fields a candidate is read from.
+struct CandidateColumns {
+    prior: PriorColumns,
+    doc_hash: Column<u64>,
+    text_hash: Column<u64>,
+}
+
+impl CandidateColumns {
+    fn open(segment: &SegmentReader) -> Result<CandidateColumns> {
+        let fast = segment.fast_fields();
+        Ok(CandidateColumns {
+            prior: PriorColumns::open(segment),
+            doc_hash: fast.u64(names::DOC_HASH)?,
+            text_hash: fast.u64(names::TEXT_HASH)?,
+        })
     }
 }
 

@@ -287,7 +287,7 @@ fn human_output_shows_hit_and_context_without_colour_when_piped() {
         .success()
         .stdout(
             "1. Alignment faking in practice\n\
-             \x20  Ann Lee · ann-lee/alignment-faking.md ¶2 · § Evidence · 2024-12-18\n\
+             \x20  Ann Lee · ann-lee/alignment-faking.md#2 · § Evidence · 2024-12-18\n\
              \x20  | Alignment faking is when a model complies during training only to avoid being modified.\n\
              \x20  > A scratchpad can reveal the reasoning behind a compliance gap between monitored and unmonitored conditions.\n\
              \x20  | The faking of benchmark reports is a separate problem from alignment in the strict sense.\n\

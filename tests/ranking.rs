@@ -13,10 +13,17 @@ fn indexed() -> Indexed {
 #[test]
 fn a_title_match_beats_a_body_mention() {
     // Both paragraphs are the same words; one document is titled with the query.
-    let refs = refs(&indexed().json(&["gradient hacking"]));
+    let indexed = indexed();
+    let results = indexed.json(&["--no-dedup", "gradient hacking"]);
+    let refs = refs(&results);
     let position = |r: &str| refs.iter().position(|x| x == r).unwrap();
     assert_eq!(refs[0], "kai/gradient-hacking.md#2");
     assert!(position("kai/gradient-hacking.md#2") < position("lu/misc-notes.md#2"));
+    // Merged as copies, the better-ranked one is shown and the other listed under it.
+    let results = indexed.json(&["gradient hacking"]);
+    assert_eq!(common::refs(&results)[0], "kai/gradient-hacking.md#2");
+    assert_eq!(hits(&results)[0]["also_in"][0]["ref"], "lu/misc-notes.md#2");
+    assert!(!common::refs(&results).contains(&"lu/misc-notes.md#2".to_string()));
 }
 
 #[test]

@@ -755,3 +755,29 @@ fn a_one_gigabyte_line_is_cut_with_bounded_memory() {
     assert_eq!(ws.query("normal")["total_hits"], 1);
     assert_eq!(ws.query("alignment")["total_hits"], 1);
 }
+
+#[test]
+fn a_changed_aliases_file_reindexes_every_file() {
+    let ws = Workspace::new();
+    ws.write("kim/a.md", "Kim's paragraph on debate.\n");
+    ws.write("lee/b.md", "Lee's paragraph on debate.\n");
+    let authors = |ws: &Workspace| {
+        let mut authors: Vec<String> = hits(&ws.query("debate"))
+            .iter()
+            .map(|hit| hit["author"].as_str().unwrap().to_string())
+            .collect();
+        authors.sort();
+        authors
+    };
+    ws.index().success();
+    assert_eq!(authors(&ws), ["kim", "lee"]);
+    std::fs::write(ws.corpus().join("aliases.yaml"), "Kim Hale: kim\n").unwrap();
+    ws.index()
+        .success()
+        .stdout(predicate::str::contains(counts(0, 2, 0, 0, 0)));
+    assert_eq!(authors(&ws), ["Kim Hale", "lee"]);
+    // Unchanged aliases: nothing to read again.
+    ws.index()
+        .success()
+        .stdout(predicate::str::contains(counts(0, 0, 0, 2, 0)));
+}

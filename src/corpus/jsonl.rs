@@ -127,6 +127,7 @@ mod tests {
             path: PathBuf::from("/c/papers/ard.jsonl"),
             relative: "papers/ard.jsonl".into(),
             format: Format::JsonLines,
+            aliases: None,
         };
         parse_bytes(&file, input.as_bytes()).unwrap()
     }

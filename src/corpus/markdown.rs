@@ -343,6 +343,7 @@ mod tests {
             path: PathBuf::from("/c/ann/post.md"),
             relative: "ann/post.md".into(),
             format: Format::Markdown,
+            aliases: None,
         };
         parse_bytes(&file, input.as_bytes()).unwrap()
     }
@@ -479,6 +480,7 @@ mod tests {
             path: PathBuf::from("/c/ann/post.md"),
             relative: "ann/post.md".into(),
             format: Format::Markdown,
+            aliases: None,
         };
         let err = parse_bytes(&file, b"---\ntitle: Oops\nauthors: [A]\n\nBody.\n").unwrap_err();
         assert_eq!(

@@ -1,12 +1,16 @@
 //! Reading a corpus folder: walking it, parsing each format and splitting documents into
 //! paragraphs. Knows nothing about the index.
 
+mod aliases;
 mod jsonl;
 mod markdown;
 mod text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use aliases::{Aliases, ALIASES_FILE};
 
 use walkdir::WalkDir;
 
@@ -44,7 +48,10 @@ pub struct Document {
     /// Record id, for JSON Lines records.
     pub id: Option<String>,
     pub topic: String,
+    /// The authors' names; the canonical names where the corpus has an aliases file.
     pub authors: Vec<String>,
+    /// Other spellings of the authors' names, from the aliases file.
+    pub author_aliases: Vec<String>,
     pub tags: Vec<String>,
     /// Publication date as `YYYY-MM-DD`.
     pub date: Option<String>,
@@ -96,6 +103,8 @@ pub struct CorpusFile {
     /// Path relative to the corpus root, with `/` separators.
     pub relative: String,
     pub format: Format,
+    /// The corpus's author aliases, applied to the documents read from the file.
+    pub aliases: Option<Arc<Aliases>>,
 }
 
 /// The documents read from one file, with any problems that did not stop the rest from being read
@@ -133,10 +142,29 @@ impl Corpus {
         &self.root
     }
 
+    /// The author aliases of the corpus, from [`ALIASES_FILE`] in its root; `Ok(None)` when it has
+    /// none.
+    pub fn aliases(&self) -> Result<Option<Aliases>, Problem> {
+        let path = self.root.join(ALIASES_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Problem::new(ALIASES_FILE, describe_io_error(&err))),
+        };
+        Aliases::parse(&text)
+            .map(Some)
+            .map_err(|message| Problem::new(ALIASES_FILE, format!("{message}; names not merged")))
+    }
+
     /// Walks the corpus in a stable (sorted) order, skipping hidden entries, excluded folders and
-    /// files of other formats. Entries that cannot be read come back as problems.
+    /// files of other formats. Entries that cannot be read come back as problems, and so does an
+    /// aliases file that cannot be used (first); the files carry the aliases otherwise.
     pub fn walk(&self) -> impl Iterator<Item = Result<CorpusFile, Problem>> + '_ {
-        WalkDir::new(&self.root)
+        let (aliases, problem) = match self.aliases() {
+            Ok(aliases) => (aliases.map(Arc::new), None),
+            Err(problem) => (None, Some(problem)),
+        };
+        let files = WalkDir::new(&self.root)
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
@@ -168,9 +196,11 @@ impl Corpus {
                         path: entry.into_path(),
                         relative,
                         format,
+                        aliases: aliases.clone(),
                     }))
                 }
-            })
+            });
+        problem.map(Err).into_iter().chain(files)
     }
 
     fn is_skipped(&self, path: &Path) -> bool {
@@ -331,6 +361,9 @@ fn read_json_lines(
         match result {
             Ok(Some(mut document)) => {
                 cap_paragraphs(&mut document, &mut read.problems);
+                if let Some(aliases) = &file.aliases {
+                    aliases.apply(&mut document);
+                }
                 read.documents += 1;
                 sink(document);
             }
@@ -456,6 +489,9 @@ pub fn parse_bytes(file: &CorpusFile, bytes: &[u8]) -> Result<ParsedFile, Proble
     }
     for document in &mut parsed.documents {
         cap_paragraphs(document, &mut parsed.problems);
+        if let Some(aliases) = &file.aliases {
+            aliases.apply(document);
+        }
     }
     Ok(parsed)
 }
@@ -505,15 +541,11 @@ fn normalize_space(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `YYYY-MM-DD` from a date or timestamp string such as `2024-03-01T00:00:00Z`.
+/// `YYYY-MM-DD` from a date or timestamp string such as `2024-03-01T00:00:00Z`; `None` unless it
+/// starts with a real calendar date.
 fn normalize_date(raw: &str) -> Option<String> {
     let date = raw.trim().get(..10)?;
-    let bytes = date.as_bytes();
-    let shape_ok = bytes.iter().enumerate().all(|(i, b)| match i {
-        4 | 7 => *b == b'-',
-        _ => b.is_ascii_digit(),
-    });
-    shape_ok.then(|| date.to_string())
+    crate::date::IsoDate::parse(date).map(|date| date.to_string())
 }
 
 #[cfg(test)]
@@ -525,6 +557,7 @@ mod tests {
             path: PathBuf::from("/corpus").join(relative),
             relative: relative.to_string(),
             format,
+            aliases: None,
         }
     }
 
@@ -593,7 +626,37 @@ mod tests {
         );
         assert_eq!(normalize_date("2022-11-29").as_deref(), Some("2022-11-29"));
         assert_eq!(normalize_date("last week"), None);
+        assert_eq!(normalize_date("2024-02-30"), None);
         assert_eq!(normalize_date("2022"), None);
+    }
+
+    #[test]
+    fn walk_hands_the_aliases_to_every_file_and_reports_a_bad_aliases_file_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("kim")).unwrap();
+        std::fs::write(root.join("kim/a.txt"), "Words.").unwrap();
+        std::fs::write(root.join(ALIASES_FILE), "Kim Hale: kim\n").unwrap();
+        let corpus = Corpus::new(root);
+        let files: Vec<_> = corpus.walk().collect::<Result<_, _>>().unwrap();
+        assert_eq!(files.len(), 1);
+        let read = |file: &CorpusFile| {
+            let mut documents = Vec::new();
+            read_file(file, &mut |doc| documents.push(doc)).unwrap();
+            documents
+        };
+        let documents = read(&files[0]);
+        assert_eq!(documents[0].authors, ["Kim Hale"]);
+        assert_eq!(documents[0].author_aliases, ["kim"]);
+
+        std::fs::write(root.join(ALIASES_FILE), "[not, a, mapping]\n").unwrap();
+        let mut walk = corpus.walk();
+        let problem = walk.next().unwrap().unwrap_err();
+        assert_eq!(problem.path, Path::new(ALIASES_FILE));
+        assert!(problem.message.ends_with("; names not merged"), "{problem}");
+        let file = walk.next().unwrap().unwrap();
+        assert!(file.aliases.is_none());
+        assert_eq!(read(&file)[0].authors, ["kim"]);
     }
 
     #[test]

@@ -57,9 +57,14 @@ impl Indexed {
 
     /// The `--json` output of `query` with these arguments.
     pub fn json(&self, args: &[&str]) -> Value {
+        self.command_json("query", args)
+    }
+
+    /// The `--json` output of `command` (`show`, `similar`, `authors`, ...) with these arguments.
+    pub fn command_json(&self, command: &str, args: &[&str]) -> Value {
         let output = self
             .cmd()
-            .arg("query")
+            .arg(command)
             .arg("--json")
             .args(args)
             .output()
@@ -71,6 +76,24 @@ impl Indexed {
 
 pub fn hits(results: &Value) -> &Vec<Value> {
     results["hits"].as_array().unwrap()
+}
+
+/// The `ref` of every hit.
+pub fn hit_refs(results: &Value) -> Vec<String> {
+    hits(results)
+        .iter()
+        .map(|hit| hit["ref"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `ref` of every copy listed under a hit.
+pub fn also_in(hit: &Value) -> Vec<String> {
+    hit["also_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|copy| copy["ref"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// `path#paragraph` of every hit.

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use ai_search::IsoDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Search a local corpus of AI alignment writing: index a folder, then query it for ranked
@@ -25,6 +26,17 @@ pub enum Command {
     Query(QueryArgs),
     /// Verify the index: checksums of its files, every stored paragraph, the manifest
     Check,
+    /// Print one paragraph, by its reference (PATH#N), with its neighbours and its document's
+    /// metadata
+    Show(ShowArgs),
+    /// Paragraphs of other documents most like the given one
+    Similar(SimilarArgs),
+    /// List the authors with their numbers of paragraphs and documents
+    Authors(ListArgs),
+    /// List the topics with their numbers of paragraphs and documents
+    Topics(ListArgs),
+    /// Serve the index to AI assistants: a Model Context Protocol server on stdin and stdout
+    Mcp,
 }
 
 #[derive(Debug, Args)]
@@ -52,6 +64,23 @@ pub struct QueryArgs {
     #[arg(value_name = "QUERY", required = true, num_args = 1..)]
     pub query: Vec<String>,
 
+    #[command(flatten)]
+    pub results: ResultArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The paragraph's reference, as in the `ref` of a hit: PATH#N, or PATH:ID#N for JSON Lines
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    #[command(flatten)]
+    pub results: ResultArgs,
+}
+
+/// What `query` and `similar` share: filters, order, paging and output.
+#[derive(Debug, Args)]
+pub struct ResultArgs {
     /// Number of hits to show
     #[arg(long, short = 'n', default_value_t = 10, value_name = "N")]
     pub limit: usize,
@@ -60,7 +89,8 @@ pub struct QueryArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub offset: usize,
 
-    /// Only paragraphs by this author (case-insensitive phrase match)
+    /// Only paragraphs by this author (case-insensitive phrase match; any spelling listed in the
+    /// corpus's aliases file)
     #[arg(long, value_name = "NAME")]
     pub author: Option<String>,
 
@@ -68,15 +98,65 @@ pub struct QueryArgs {
     #[arg(long, value_name = "TEXT")]
     pub topic: Option<String>,
 
+    /// Only documents dated on or after this day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<IsoDate>,
+
+    /// Only documents dated on or before this day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub until: Option<IsoDate>,
+
+    /// Order of the hits; undated documents come last under the date orders
+    #[arg(long, value_enum, default_value_t = SortArg::Relevance, value_name = "ORDER")]
+    pub sort: SortArg,
+
     /// Paragraphs of context to show before and after each hit
     #[arg(long, short = 'C', default_value_t = 1, value_name = "N")]
     pub context: usize,
 
     /// At most N paragraphs of one document rank ahead of other documents (0: no limit); the rest
-    /// follow them
+    /// follow them. Relevance order only
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub per_doc: usize,
 
+    /// Show copies of the same paragraph (same text in several files) as separate hits
+    #[arg(long)]
+    pub no_dedup: bool,
+
+    /// Also count all matching paragraphs by author and by topic
+    #[arg(long)]
+    pub facets: bool,
+
+    /// Also count all matching paragraphs by year
+    #[arg(long)]
+    pub timeline: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The paragraph's reference, as in the `ref` of a hit: PATH#N, or PATH:ID#N for JSON Lines
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Paragraphs of context to show before and after it
+    #[arg(long, short = 'C', default_value_t = 1, value_name = "N")]
+    pub context: usize,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
@@ -92,6 +172,21 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    /// Best match first
+    Relevance,
+    /// Latest document first
+    Newest,
+    /// Earliest document first
+    Oldest,
+}
+
+fn parse_date(text: &str) -> Result<IsoDate, String> {
+    text.parse()
+        .map_err(|err: ai_search::Error| err.to_string())
 }
 
 #[cfg(test)]

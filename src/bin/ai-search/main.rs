@@ -1,6 +1,7 @@
 //! The `ai-search` command: argument handling and printing over the `ai_search` library.
 
 mod cli;
+mod mcp;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,13 +9,17 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ai_search::{
-    build_index, render, Error, IndexOptions, IndexSummary, NoProgress, Progress, SearchIndex,
-    SearchRequest,
+    build_index, render, Error, IndexOptions, IndexSummary, NoProgress, PassageRef, Progress,
+    SearchIndex, SearchRequest, Sort,
 };
 use clap::Parser;
-use termcolor::{BufferWriter, ColorChoice};
+use serde::Serialize;
+use termcolor::{Buffer, BufferWriter, ColorChoice};
 
-use cli::{Cli, ColorWhen, Command, IndexArgs, QueryArgs};
+use cli::{
+    Cli, ColorWhen, Command, IndexArgs, ListArgs, OutputArgs, QueryArgs, ResultArgs, ShowArgs,
+    SimilarArgs, SortArg,
+};
 
 /// Exit status when a run finished but left some input out.
 const EXIT_PARTIAL: u8 = 1;
@@ -60,6 +65,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index(&index_dir, args),
         Command::Query(args) => query(&index_dir, args),
         Command::Check => check(&index_dir),
+        Command::Show(args) => show(&index_dir, args),
+        Command::Similar(args) => similar(&index_dir, args),
+        Command::Authors(args) => list(&index_dir, args, Listing::Authors),
+        Command::Topics(args) => list(&index_dir, args, Listing::Topics),
+        Command::Mcp => {
+            mcp::serve(SearchIndex::open(&index_dir)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -202,24 +215,86 @@ fn check(index_dir: &Path) -> anyhow::Result<ExitCode> {
 
 fn query(index_dir: &Path, args: QueryArgs) -> anyhow::Result<ExitCode> {
     let index = SearchIndex::open(index_dir)?;
-    let request = SearchRequest {
-        query: args.query.join(" "),
+    let request = request(args.query.join(" "), &args.results);
+    let results = index.search(&request)?;
+    print(&args.results.output, &results, |buffer| {
+        render::write_human(buffer, &results)
+    })
+}
+
+fn similar(index_dir: &Path, args: SimilarArgs) -> anyhow::Result<ExitCode> {
+    let index = SearchIndex::open(index_dir)?;
+    let request = request(args.reference, &args.results);
+    let results = index.similar(&request)?;
+    print(&args.results.output, &results, |buffer| {
+        render::write_human(buffer, &results)
+    })
+}
+
+/// The library's request for the options of `query` and `similar`.
+fn request(query: String, args: &ResultArgs) -> SearchRequest {
+    SearchRequest {
         limit: args.limit,
         offset: args.offset,
-        author: args.author,
-        topic: args.topic,
+        author: args.author.clone(),
+        topic: args.topic.clone(),
+        since: args.since,
+        until: args.until,
+        sort: match args.sort {
+            SortArg::Relevance => Sort::Relevance,
+            SortArg::Newest => Sort::Newest,
+            SortArg::Oldest => Sort::Oldest,
+        },
         context: args.context,
         per_document: args.per_doc,
+        dedup: !args.no_dedup,
+        facets: args.facets,
+        timeline: args.timeline,
+        ..SearchRequest::new(query)
+    }
+}
+
+fn show(index_dir: &Path, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let reference: PassageRef = args.reference.parse()?;
+    let index = SearchIndex::open(index_dir)?;
+    let passage = index.passage(&reference, args.context)?;
+    print(&args.output, &passage, |buffer| {
+        render::write_passage(buffer, &passage)
+    })
+}
+
+/// What `authors` and `topics` list.
+enum Listing {
+    Authors,
+    Topics,
+}
+
+fn list(index_dir: &Path, args: ListArgs, listing: Listing) -> anyhow::Result<ExitCode> {
+    let index = SearchIndex::open(index_dir)?;
+    let (counts, key, label) = match listing {
+        Listing::Authors => (index.authors()?, "authors", "author"),
+        Listing::Topics => (index.topics()?, "topics", "topic"),
     };
-    let results = index.search(&request)?;
-    if args.json {
+    let json = serde_json::json!({ key: counts });
+    print(&args.output, &json, |buffer| {
+        render::write_counts(buffer, label, &counts)
+    })
+}
+
+/// Prints `value` as JSON with `--json`, else as `human` writes it.
+fn print<T: Serialize>(
+    output: &OutputArgs,
+    value: &T,
+    human: impl FnOnce(&mut Buffer) -> io::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    if output.json {
         let mut out = io::BufWriter::new(io::stdout().lock());
-        render::write_json(&mut out, &results)?;
+        render::write_json(&mut out, value)?;
         out.flush()?;
     } else {
-        let writer = BufferWriter::stdout(color_choice(args.color));
+        let writer = BufferWriter::stdout(color_choice(output.color));
         let mut buffer = writer.buffer();
-        render::write_human(&mut buffer, &results)?;
+        human(&mut buffer)?;
         writer.print(&buffer)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,305 @@
+//! Counting paragraphs: by author and topic (facets), by year (timeline), and the number of hits.
+//! Every count covers all the paragraphs a query matches, read from fast fields by collectors.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{AllQuery, Query};
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
+
+use crate::date::IsoDate;
+use crate::error::Result;
+use crate::index::SearchIndex;
+use crate::schema::names;
+
+/// How many paragraphs, and of how many documents, have one value (an author, a topic).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub paragraphs: usize,
+    pub documents: usize,
+}
+
+/// Counts of matching paragraphs by author and by topic, most paragraphs first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Facets {
+    pub authors: Vec<FacetCount>,
+    pub topics: Vec<FacetCount>,
+}
+
+/// How many matching paragraphs were published in each year.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    /// Every year from the first to the last with a matching paragraph, in order; years without
+    /// one have a count of 0.
+    pub years: Vec<YearCount>,
+    /// Matching paragraphs of documents without a date.
+    pub undated: usize,
+}
+
+/// The number of matching paragraphs of one year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct YearCount {
+    pub year: u64,
+    pub paragraphs: usize,
+}
+
+impl SearchIndex {
+    /// Every author with the number of their paragraphs and documents, most paragraphs first.
+    pub fn authors(&self) -> Result<Vec<FacetCount>> {
+        let searcher = self.reader.searcher();
+        Ok(searcher.search(&AllQuery, &ValueCounts(names::AUTHOR_FACET))?)
+    }
+
+    /// Every topic with the number of its paragraphs and documents, most paragraphs first.
+    pub fn topics(&self) -> Result<Vec<FacetCount>> {
+        let searcher = self.reader.searcher();
+        Ok(searcher.search(&AllQuery, &ValueCounts(names::TOPIC_FACET))?)
+    }
+}
+
+impl Facets {
+    pub(crate) fn of(searcher: &Searcher, query: &dyn Query) -> Result<Facets> {
+        let collector = (
+            ValueCounts(names::AUTHOR_FACET),
+            ValueCounts(names::TOPIC_FACET),
+        );
+        let (authors, topics) = searcher.search(query, &collector)?;
+        Ok(Facets { authors, topics })
+    }
+}
+
+impl Timeline {
+    pub(crate) fn of(searcher: &Searcher, query: &dyn Query) -> Result<Timeline> {
+        Ok(searcher.search(query, &YearCounts)?)
+    }
+}
+
+/// Counts paragraphs and documents by the values of a string fast field.
+struct ValueCounts(&'static str);
+
+/// Per value: paragraphs, and the documents they belong to.
+type Tally = HashMap<String, (usize, HashSet<u64>)>;
+
+struct ValueCountsSegment {
+    values: Option<StrColumn>,
+    doc_hash: Option<Column<u64>>,
+    by_ordinal: HashMap<u64, (usize, HashSet<u64>)>,
+}
+
+impl Collector for ValueCounts {
+    type Fruit = Vec<FacetCount>;
+    type Child = ValueCountsSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let fast = segment.fast_fields();
+        Ok(ValueCountsSegment {
+            values: fast.str(self.0)?,
+            doc_hash: fast.u64(names::DOC_HASH).ok(),
+            by_ordinal: HashMap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, segments: Vec<Tally>) -> tantivy::Result<Vec<FacetCount>> {
+        let mut merged = Tally::new();
+        for segment in segments {
+            for (value, (paragraphs, documents)) in segment {
+                let entry = merged.entry(value).or_default();
+                entry.0 += paragraphs;
+                entry.1.extend(documents);
+            }
+        }
+        let mut counts: Vec<FacetCount> = merged
+            .into_iter()
+            .map(|(value, (paragraphs, documents))| FacetCount {
+                value,
+                paragraphs,
+                documents: documents.len(),
+            })
+            .collect();
+        counts.sort_by(|a, b| {
+            (b.paragraphs, b.documents)
+                .cmp(&(a.paragraphs, a.documents))
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        Ok(counts)
+    }
+}
+
+impl SegmentCollector for ValueCountsSegment {
+    type Fruit = Tally;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let Some(values) = &self.values else {
+            return;
+        };
+        let doc_hash = self.doc_hash.as_ref().and_then(|column| column.first(doc));
+        for ordinal in values.term_ords(doc) {
+            let entry = self.by_ordinal.entry(ordinal).or_default();
+            entry.0 += 1;
+            entry.1.extend(doc_hash);
+        }
+    }
+
+    fn harvest(self) -> Tally {
+        let Some(values) = &self.values else {
+            return Tally::new();
+        };
+        let mut tally = Tally::new();
+        for (ordinal, counts) in self.by_ordinal {
+            let mut value = String::new();
+            // An ordinal the column gave out is always in its dictionary.
+            if values.ord_to_str(ordinal, &mut value).unwrap_or(false) {
+                tally.insert(value, counts);
+            }
+        }
+        tally
+    }
+}
+
+/// Counts paragraphs by the year of their document's date.
+struct YearCounts;
+
+struct YearCountsSegment {
+    day: Option<Column<u64>>,
+    years: BTreeMap<u64, usize>,
+    undated: usize,
+}
+
+impl Collector for YearCounts {
+    type Fruit = Timeline;
+    type Child = YearCountsSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(YearCountsSegment {
+            day: segment.fast_fields().u64(names::DAY).ok(),
+            years: BTreeMap::new(),
+            undated: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        segments: Vec<(BTreeMap<u64, usize>, usize)>,
+    ) -> tantivy::Result<Timeline> {
+        let mut years = BTreeMap::new();
+        let mut undated = 0;
+        for (segment_years, segment_undated) in segments {
+            undated += segment_undated;
+            for (year, count) in segment_years {
+                *years.entry(year).or_default() += count;
+            }
+        }
+        let (Some(&first), Some(&last)) = (years.keys().next(), years.keys().next_back()) else {
+            return Ok(Timeline {
+                years: Vec::new(),
+                undated,
+            });
+        };
+        let years = (first..=last)
+            .map(|year| YearCount {
+                year,
+                paragraphs: years.get(&year).copied().unwrap_or(0),
+            })
+            .collect();
+        Ok(Timeline { years, undated })
+    }
+}
+
+impl SegmentCollector for YearCountsSegment {
+    type Fruit = (BTreeMap<u64, usize>, usize);
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        match self.day.as_ref().and_then(|day| day.first(doc)) {
+            Some(day) => *self.years.entry(IsoDate::year_of_number(day)).or_default() += 1,
+            None => self.undated += 1,
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.years, self.undated)
+    }
+}
+
+/// Counts matching paragraphs; with `distinct_texts`, paragraphs with the same normalised text
+/// count once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatchCount {
+    pub distinct_texts: bool,
+}
+
+pub(crate) struct MatchCountSegment {
+    text_hash: Option<Column<u64>>,
+    count: usize,
+    texts: HashSet<u64>,
+}
+
+impl Collector for MatchCount {
+    type Fruit = usize;
+    type Child = MatchCountSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let text_hash = if self.distinct_texts {
+            Some(segment.fast_fields().u64(names::TEXT_HASH)?)
+        } else {
+            None
+        };
+        Ok(MatchCountSegment {
+            text_hash,
+            count: 0,
+            texts: HashSet::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, segments: Vec<(usize, HashSet<u64>)>) -> tantivy::Result<usize> {
+        if !self.distinct_texts {
+            return Ok(segments.iter().map(|(count, _)| count).sum());
+        }
+        let mut texts = HashSet::new();
+        for (_, segment) in segments {
+            texts.extend(segment);
+        }
+        Ok(texts.len())
+    }
+}
+
+impl SegmentCollector for MatchCountSegment {
+    type Fruit = (usize, HashSet<u64>);
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.count += 1;
+        if let Some(text_hash) = self.text_hash.as_ref().and_then(|column| column.first(doc)) {
+            self.texts.insert(text_hash);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.count, self.texts)
+    }
+}
