@@ -519,7 +519,10 @@ fn open_or_create(dir: &Path, rebuild: bool) -> Result<(tantivy::Index, Option<C
         Err(Error::SchemaMismatch { .. }) if rebuild => remove_index_files(dir)?,
         Err(err) => return Err(err),
     }
-    let index = tantivy::Index::create_in_dir(dir, schema::build_schema())?;
+    let index = tantivy::Index::builder()
+        .schema(schema::build_schema())
+        .settings(schema::index_settings())
+        .create_in_dir(dir)?;
     schema::register_tokenizers(index.tokenizers());
     Ok((index, None))
 }
@@ -583,6 +586,22 @@ fn remove_stale_manifests(dir: &Path, current: &str) {
     }
 }
 
+/// Every distinct word of a document once, for the `spelling` field (which records only which
+/// documents hold a word): the tokenizer then sees each word once, not at every use.
+fn vocabulary(document: &Document) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut words = String::new();
+    for paragraph in &document.paragraphs {
+        for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
+            if !word.is_empty() && seen.insert(word) {
+                words.push_str(word);
+                words.push(' ');
+            }
+        }
+    }
+    words
+}
+
 /// One tantivy document per paragraph.
 fn tantivy_documents<'a>(
     fields: &'a Fields,
@@ -609,9 +628,7 @@ fn tantivy_documents<'a>(
             doc.add_text(fields.text, &paragraph.text);
             doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
             if number == 0 {
-                for paragraph in &document.paragraphs {
-                    doc.add_text(fields.spelling, &paragraph.text);
-                }
+                doc.add_text(fields.spelling, vocabulary(document));
             }
             doc.add_text(fields.topic, &document.topic);
             doc.add_text(fields.topic_facet, &document.topic);
