@@ -231,58 +231,83 @@ impl CheckReport {
     }
 }
 
-impl SearchIndex {
-    /// Verifies the checksum of every index file, that every stored paragraph can be read, and
-    /// that the manifest agrees with the index.
-    pub fn check(&self) -> Result<CheckReport> {
-        let searcher = self.reader.searcher();
-        let mut report = CheckReport {
-            segments: searcher.segment_readers().len(),
-            paragraphs: searcher.num_docs(),
-            ..CheckReport::default()
-        };
-        for file in self.index.validate_checksum()? {
-            report
-                .problems
-                .push(format!("{}: checksum mismatch", file.display()));
+/// Verifies the index in `dir`: the checksum of every file first (a damaged file must not be
+/// opened), then that every stored paragraph can be read and that the manifest agrees with the
+/// index.
+pub fn check_index(dir: impl AsRef<Path>) -> Result<CheckReport> {
+    let dir = dir.as_ref();
+    if !dir.join(META_FILE).is_file() {
+        return Err(Error::IndexNotFound(dir.to_path_buf()));
+    }
+    let directory = SearchDirectory(
+        MmapDirectory::open(dir)
+            .map_err(|err| Error::Tantivy(TantivyError::OpenDirectoryError(err)))?,
+    );
+    let index = tantivy::Index::open(directory)?;
+    let payload = check_version(dir, &index)?;
+    let mut report = CheckReport::default();
+    for file in index.validate_checksum()? {
+        report
+            .problems
+            .push(format!("{}: checksum mismatch", file.display()));
+    }
+    if !report.is_ok() {
+        return Ok(report);
+    }
+    match read_every_paragraph(&index) {
+        Ok((segments, paragraphs, problems)) => {
+            report.segments = segments;
+            report.paragraphs = paragraphs;
+            report.problems.extend(problems);
         }
-        for segment in searcher.segment_readers() {
-            let store = segment
-                .get_store_reader(1)
-                .map_err(|err| Error::Tantivy(err.into()))?;
-            for doc in segment.doc_ids_alive() {
-                if let Err(err) = store.get::<tantivy::TantivyDocument>(doc) {
+        Err(err) => report.problems.push(err.to_string()),
+    }
+    match payload {
+        None => report
+            .problems
+            .push("the last commit records no manifest".into()),
+        Some(payload) => match crate::indexer::read_manifest(dir, &payload) {
+            Err(err) => report.problems.push(err.to_string()),
+            Ok(manifest) => {
+                report.files = manifest.len();
+                let listed: u64 = manifest.values().map(|record| record.paragraphs).sum();
+                if listed != report.paragraphs {
                     report.problems.push(format!(
-                        "segment {}: paragraph {doc} cannot be read ({err})",
-                        segment.segment_id().uuid_string()
+                        "the manifest lists {listed} paragraphs, the index holds {}",
+                        report.paragraphs
                     ));
-                    break;
                 }
             }
-        }
-        let payload = self
-            .index
-            .load_metas()?
-            .payload
-            .and_then(|payload| serde_json::from_str::<CommitPayload>(&payload).ok());
-        match payload {
-            None => report
-                .problems
-                .push("the last commit records no manifest".into()),
-            Some(payload) => match crate::indexer::read_manifest(&self.dir, &payload) {
-                Err(err) => report.problems.push(err.to_string()),
-                Ok(manifest) => {
-                    report.files = manifest.len();
-                    let listed: u64 = manifest.values().map(|record| record.paragraphs).sum();
-                    if listed != report.paragraphs {
-                        report.problems.push(format!(
-                            "the manifest lists {listed} paragraphs, the index holds {}",
-                            report.paragraphs
-                        ));
-                    }
-                }
-            },
-        }
-        Ok(report)
+        },
     }
+    Ok(report)
+}
+
+/// Segments, paragraphs, and the problems met reading every stored paragraph.
+fn read_every_paragraph(index: &tantivy::Index) -> Result<(usize, u64, Vec<String>)> {
+    let reader: IndexReader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    let searcher = reader.searcher();
+    let mut problems = Vec::new();
+    for segment in searcher.segment_readers() {
+        let store = segment
+            .get_store_reader(1)
+            .map_err(|err| Error::Tantivy(err.into()))?;
+        for doc in segment.doc_ids_alive() {
+            if let Err(err) = store.get::<tantivy::TantivyDocument>(doc) {
+                problems.push(format!(
+                    "segment {}: paragraph {doc} cannot be read ({err})",
+                    segment.segment_id().uuid_string()
+                ));
+                break;
+            }
+        }
+    }
+    Ok((
+        searcher.segment_readers().len(),
+        searcher.num_docs(),
+        problems,
+    ))
 }

@@ -60,7 +60,7 @@ mod search;
 pub use date::IsoDate;
 pub use error::{Error, Result};
 pub use facets::{FacetCount, Facets, Timeline, YearCount};
-pub use index::{CheckReport, SearchIndex};
+pub use index::{check_index, CheckReport, SearchIndex};
 pub use indexer::{build_index, IndexOptions, IndexSummary, NoProgress, Progress};
 pub use passage::{Location, Passage, PassageRef};
 pub use search::{Hit, SearchRequest, SearchResults, Sort};

@@ -195,7 +195,7 @@ impl Progress for ProgressBar {
 }
 
 fn check(index_dir: &Path) -> anyhow::Result<ExitCode> {
-    let report = SearchIndex::open(index_dir)?.check()?;
+    let report = ai_search::check_index(index_dir)?;
     if report.is_ok() {
         println!(
             "{}: OK ({} in {} segments, {} listed in the manifest)",
