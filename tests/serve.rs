@@ -57,14 +57,18 @@ fn stdout(indexed: &Indexed, args: &[&str]) -> String {
 
 /// Sends `GET target` exactly as written (no URL normalisation); the status and the body.
 fn raw_get(server: &Server, target: &str) -> (u16, String) {
+    raw_get_from(server, target, server.address())
+}
+
+/// Sends `GET target` with this `Host` header; the status and the body.
+fn raw_get_from(server: &Server, target: &str, host: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(server.address()).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
         stream,
-        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.address()
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
@@ -428,6 +432,29 @@ fn no_file_outside_the_page_is_served() {
         assert!(status == 404 || status == 400, "{target}: {status}");
         assert!(!body.contains("root:"), "{target}: {body}");
         assert!(!body.contains("[package]"), "{target}: {body}");
+    }
+}
+
+#[test]
+fn requests_naming_another_host_are_refused() {
+    // A page of another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name.
+    let indexed = Indexed::of(&fixtures("web"));
+    let server = Server::start(&indexed.index_dir());
+    let port = server.address().rsplit(':').next().unwrap().to_string();
+    for host in ["evil.example", &format!("evil.example:{port}"), "10.1.2.3"] {
+        let (status, body) = raw_get_from(&server, "/api/search?q=oversight", host);
+        assert_eq!(status, 403, "{host}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body["error"],
+            "this server answers only requests to localhost, 127.0.0.1 or [::1]"
+        );
+        let (status, _) = raw_get_from(&server, "/", host);
+        assert_eq!(status, 403, "{host}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let (status, _) = raw_get_from(&server, "/api/search?q=oversight", &host);
+        assert_eq!(status, 200, "{host}");
     }
 }
 

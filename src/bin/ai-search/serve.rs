@@ -74,7 +74,12 @@ pub fn serve(index_dir: PathBuf, addr: SocketAddr) -> anyhow::Result<()> {
             "Serving {} at http://{addr}/ (Ctrl-C stops it)",
             shared.dir.display()
         );
-        axum::serve(listener, app(shared))
+        let hosts = if addr.ip().is_loopback() {
+            Hosts::Loopback
+        } else {
+            Hosts::Any
+        };
+        axum::serve(listener, app(shared, hosts))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         anyhow::Ok(())
@@ -82,8 +87,19 @@ pub fn serve(index_dir: PathBuf, addr: SocketAddr) -> anyhow::Result<()> {
 }
 
 /// The routes with the safety layers around them.
-fn app(shared: Arc<Shared>) -> Router {
-    harden(routes(shared))
+fn app(shared: Arc<Shared>, hosts: Hosts) -> Router {
+    harden(routes(shared), hosts)
+}
+
+/// The host names a request may be addressed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hosts {
+    /// `localhost` and loopback addresses only. A server on the loopback interface is meant for
+    /// this machine; checking the name also keeps out a page of another site that has its name
+    /// resolve to 127.0.0.1 (DNS rebinding) and would otherwise read the index as same-origin.
+    Loopback,
+    /// Any: the server was bound to an address that other machines reach.
+    Any,
 }
 
 fn routes(shared: Arc<Shared>) -> Router {
@@ -102,7 +118,7 @@ fn routes(shared: Arc<Shared>) -> Router {
 
 /// Caps on requests, a JSON 500 for a panicking request (the server goes on), and headers that
 /// keep the page to its own assets.
-fn harden(router: Router) -> Router {
+fn harden(router: Router, hosts: Hosts) -> Router {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
@@ -110,6 +126,7 @@ fn harden(router: Router) -> Router {
         // A backstop for bodies without a length, should a handler ever read one.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(check_size))
+        .layer(middleware::from_fn_with_state(hosts, check_host))
         .layer(CatchPanicLayer::custom(
             |panic: Box<dyn std::any::Any + Send>| {
                 ApiError::internal(panic_message(&*panic)).into_response()
@@ -150,6 +167,40 @@ async fn check_size(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(request).await
+}
+
+/// Turns away requests addressed to a host name that is not this machine's, when only this
+/// machine is served.
+async fn check_host(State(hosts): State<Hosts>, request: Request, next: Next) -> Response {
+    if hosts == Hosts::Loopback {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .map(|host| host.to_str().unwrap_or_default());
+        // A request without a Host header comes from no browser (HTTP/1.1 requires one).
+        if host.is_some_and(|host| !is_loopback_host(host)) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this server answers only requests to localhost, 127.0.0.1 or [::1]",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Whether the `Host` header names this machine: `localhost` or a loopback address, with any port.
+fn is_loopback_host(host: &str) -> bool {
+    let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+        return false;
+    };
+    let name = authority.host();
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 async fn shutdown_signal() {
@@ -560,7 +611,7 @@ mod tests {
                     .map(|()| "unreachable")
             }),
         );
-        let url = spawn(harden(router));
+        let url = spawn(harden(router, Hosts::Loopback));
         let client = reqwest::blocking::Client::new();
         for (path, message) in [
             ("/panic", "internal error: boom in a handler"),
@@ -579,6 +630,32 @@ mod tests {
             assert_eq!(response.status(), 503);
             let response = client.get(format!("{url}/")).send().unwrap();
             assert_eq!(response.status(), 200);
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_told_apart() {
+        for host in [
+            "127.0.0.1:7878",
+            "127.0.0.1",
+            "127.1.2.3:80",
+            "localhost:7878",
+            "LOCALHOST",
+            "[::1]:7878",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:7878",
+            "localhost.evil.example",
+            "10.0.0.1:7878",
+            "[::2]:7878",
+            "",
+            "a b",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
         }
     }
 
