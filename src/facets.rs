@@ -83,10 +83,21 @@ struct ValueCounts(&'static str);
 /// Per value: paragraphs, and the documents they belong to.
 type Tally = HashMap<String, (usize, HashSet<u64>)>;
 
+/// The counts of one value in one segment.
+#[derive(Default)]
+struct OrdinalTally {
+    paragraphs: usize,
+    documents: HashSet<u64>,
+    /// The document of the last paragraph counted: a document's paragraphs mostly come one after
+    /// the other, and need not be looked up in `documents` each time.
+    last_document: Option<u64>,
+}
+
 struct ValueCountsSegment {
     values: Option<StrColumn>,
     doc_hash: Option<Column<u64>>,
-    by_ordinal: HashMap<u64, (usize, HashSet<u64>)>,
+    /// By the value's ordinal in the segment's dictionary.
+    by_ordinal: HashMap<u64, OrdinalTally>,
 }
 
 impl Collector for ValueCounts {
@@ -145,9 +156,12 @@ impl SegmentCollector for ValueCountsSegment {
         };
         let doc_hash = self.doc_hash.as_ref().and_then(|column| column.first(doc));
         for ordinal in values.term_ords(doc) {
-            let entry = self.by_ordinal.entry(ordinal).or_default();
-            entry.0 += 1;
-            entry.1.extend(doc_hash);
+            let tally = self.by_ordinal.entry(ordinal).or_default();
+            tally.paragraphs += 1;
+            if doc_hash.is_some() && tally.last_document != doc_hash {
+                tally.last_document = doc_hash;
+                tally.documents.extend(doc_hash);
+            }
         }
     }
 
@@ -155,15 +169,27 @@ impl SegmentCollector for ValueCountsSegment {
         let Some(values) = &self.values else {
             return Tally::new();
         };
-        let mut tally = Tally::new();
-        for (ordinal, counts) in self.by_ordinal {
-            let mut value = String::new();
-            // An ordinal the column gave out is always in its dictionary.
-            if values.ord_to_str(ordinal, &mut value).unwrap_or(false) {
-                tally.insert(value, counts);
-            }
+        let mut counted: Vec<(u64, OrdinalTally)> = self.by_ordinal.into_iter().collect();
+        counted.sort_unstable_by_key(|(ordinal, _)| *ordinal);
+        let ordinals: Vec<u64> = counted.iter().map(|(ordinal, _)| *ordinal).collect();
+        // One pass over the dictionary for all the values, in order: looking each ordinal up on
+        // its own decodes its block of the dictionary again every time.
+        let mut names = Vec::with_capacity(ordinals.len());
+        let found = values
+            .dictionary()
+            .sorted_ords_to_term_cb(&ordinals, |bytes| {
+                names.push(String::from_utf8_lossy(bytes).into_owned());
+            })
+            .unwrap_or(false);
+        // An ordinal the column gave out is always in its dictionary.
+        if !found || names.len() != counted.len() {
+            return Tally::new();
         }
-        tally
+        names
+            .into_iter()
+            .zip(counted)
+            .map(|(name, (_, counts))| (name, (counts.paragraphs, counts.documents)))
+            .collect()
     }
 }
 

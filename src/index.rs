@@ -1,9 +1,8 @@
 //! Opening an index for search, and what each commit records about itself.
 
 use std::path::{Path, PathBuf};
-
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
@@ -41,6 +40,8 @@ pub struct SearchIndex {
     pub(crate) fields: Fields,
     pub(crate) stop_words: tantivy::tokenizer::TextAnalyzer,
     dir: PathBuf,
+    /// `meta.json` as it was just before the reader last loaded, for [`SearchIndex::refresh`].
+    loaded: Mutex<Option<MetaStamp>>,
 }
 
 impl SearchIndex {
@@ -53,6 +54,8 @@ impl SearchIndex {
     /// the index opens at its last complete commit.
     pub fn open(dir: impl AsRef<Path>) -> Result<SearchIndex> {
         let dir = dir.as_ref();
+        // Taken before opening: a commit landing meanwhile makes the next refresh reload.
+        let stamp = MetaStamp::of(dir);
         let mut attempts = 0;
         let (index, reader) = loop {
             // A concurrent commit may remove a file of the commit being opened: try again.
@@ -71,6 +74,7 @@ impl SearchIndex {
             fields,
             stop_words: crate::query::stop_word_analyzer(),
             dir: dir.to_path_buf(),
+            loaded: Mutex::new(stamp),
         })
     }
 
@@ -87,6 +91,51 @@ impl SearchIndex {
     /// Picks up commits made since the index was opened (or last reloaded).
     pub fn reload(&self) -> Result<()> {
         Ok(self.reader.reload()?)
+    }
+
+    /// Picks up a commit made since the index was opened or last refreshed, and tells whether it
+    /// reloaded. Cheap when nothing changed (one `stat` of `meta.json`, which every commit
+    /// replaces), so a long-running server can call it before every query; [`reload`] instead
+    /// opens every segment again and starts with cold caches.
+    ///
+    /// On an error (a concurrent commit can delete files while they are being opened) the
+    /// searches go on over the commit loaded before, and the next call tries again.
+    ///
+    /// [`reload`]: SearchIndex::reload
+    pub fn refresh(&self) -> Result<bool> {
+        let stamp = MetaStamp::of(&self.dir);
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if stamp.is_some() && *loaded == stamp {
+            return Ok(false);
+        }
+        self.reader.reload()?;
+        *loaded = stamp;
+        Ok(true)
+    }
+}
+
+/// What identifies one version of `meta.json`: tantivy writes it to a new file and renames that
+/// over the old one at every commit, so the inode changes even within one clock tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MetaStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl MetaStamp {
+    /// The stamp of the `meta.json` in `dir`; `None` when it cannot be read.
+    fn of(dir: &Path) -> Option<MetaStamp> {
+        let metadata = std::fs::metadata(dir.join(META_FILE)).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(MetaStamp {
+            modified: metadata.modified().ok(),
+            len: metadata.len(),
+            inode,
+        })
     }
 }
 
@@ -310,4 +359,36 @@ fn read_every_paragraph(index: &tantivy::Index) -> Result<(usize, u64, Vec<Strin
         searcher.num_docs(),
         problems,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{build_index, IndexOptions, NoProgress};
+
+    #[test]
+    fn refresh_reloads_only_after_a_commit() {
+        let corpus = tempfile::tempdir().unwrap();
+        let index_dir = tempfile::tempdir().unwrap();
+        let index = |text: &str, name: &str| {
+            std::fs::write(corpus.path().join(name), text).unwrap();
+            build_index(
+                index_dir.path(),
+                corpus.path(),
+                &IndexOptions::default(),
+                &NoProgress,
+            )
+            .unwrap();
+        };
+        index("One paragraph.\n", "a.txt");
+        let search = SearchIndex::open(index_dir.path()).unwrap();
+        assert!(!search.refresh().unwrap(), "nothing changed since opening");
+        assert_eq!(search.num_paragraphs(), 1);
+
+        index("Another paragraph.\n", "b.txt");
+        assert_eq!(search.num_paragraphs(), 1, "no reload without asking");
+        assert!(search.refresh().unwrap());
+        assert_eq!(search.num_paragraphs(), 2);
+        assert!(!search.refresh().unwrap());
+    }
 }

@@ -1,5 +1,6 @@
 //! Command-line definition. Help text comes from the doc comments.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ai_search::IsoDate;
@@ -37,6 +38,9 @@ pub enum Command {
     Topics(ListArgs),
     /// Serve the index to AI assistants: a Model Context Protocol server on stdin and stdout
     Mcp,
+    /// Serve a search page and a JSON HTTP API over the index, on this machine only unless told
+    /// otherwise
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +151,17 @@ pub struct ShowArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but a loopback address lets other machines read the index
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: IpAddr,
+
+    /// Port to listen on (0: any free port; the URL printed says which)
+    #[arg(long, default_value_t = 7878, value_name = "PORT")]
+    pub port: u16,
 }
 
 #[derive(Debug, Args)]

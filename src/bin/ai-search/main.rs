@@ -2,6 +2,7 @@
 
 mod cli;
 mod mcp;
+mod serve;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -17,8 +18,8 @@ use serde::Serialize;
 use termcolor::{Buffer, BufferWriter, ColorChoice};
 
 use cli::{
-    Cli, ColorWhen, Command, IndexArgs, ListArgs, OutputArgs, QueryArgs, ResultArgs, ShowArgs,
-    SimilarArgs, SortArg,
+    Cli, ColorWhen, Command, IndexArgs, ListArgs, OutputArgs, QueryArgs, ResultArgs, ServeArgs,
+    ShowArgs, SimilarArgs, SortArg,
 };
 
 /// Exit status when a run finished but left some input out.
@@ -71,6 +72,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Topics(args) => list(&index_dir, args, Listing::Topics),
         Command::Mcp => {
             mcp::serve(SearchIndex::open(&index_dir)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(ServeArgs { bind, port }) => {
+            serve::serve(index_dir, (bind, port).into())?;
             Ok(ExitCode::SUCCESS)
         }
     }

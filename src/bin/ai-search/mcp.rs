@@ -167,7 +167,7 @@ impl Server {
 
     /// The index as last committed: `ai-search index` may have run since the server started.
     fn index(&self) -> Result<&SearchIndex, String> {
-        self.index.reload().map_err(|err| err.to_string())?;
+        self.index.refresh().map_err(|err| err.to_string())?;
         Ok(&self.index)
     }
 
