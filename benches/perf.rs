@@ -22,7 +22,8 @@
 //     cargo bench --bench perf -- /tmp/corpus-10m [--work DIR] [--rounds N] [--cold-rounds N]
 //         [--verbose]
 //
-// `--work DIR` keeps the index and the FTS5 database there (default: a temporary folder);
+// `--work DIR` keeps the index and the FTS5 database there (default: a temporary folder; the
+// index kept still holds the paragraphs added by touching files, which are restored afterwards);
 // `--rounds` is the number of timed rounds of the query list in-process (default 10, after one
 // warm-up round), `--cold-rounds` the number for the process-per-query measures (default 2);
 // `--verbose` adds a line per query.
@@ -167,7 +168,17 @@ fn parse_args() -> Result<Options, String> {
     Ok(options)
 }
 
-fn main() -> BoxResult<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> BoxResult<()> {
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) => {
@@ -234,11 +245,13 @@ fn main() -> BoxResult<()> {
     eprintln!("parsed {paragraphs} paragraphs; building the index…");
 
     // Full build with the binary.
-    let build = run(Command::new(&binary)
-        .arg("--index")
-        .arg(&index_dir)
-        .args(["index", "--rebuild", "--quiet"])
-        .arg(&corpus))?;
+    let build = run_child(
+        Command::new(&binary)
+            .arg("--index")
+            .arg(&index_dir)
+            .args(["index", "--rebuild", "--quiet"])
+            .arg(&corpus),
+    )?;
     build.check("ai-search index --rebuild", &[0, 1])?;
     let index_bytes = folder_size(&index_dir)?;
 
@@ -285,7 +298,7 @@ fn main() -> BoxResult<()> {
                 command.args(["--topic", topic]);
             }
             command.arg("--").arg(query.query);
-            let result = run(&mut command)?;
+            let result = run_child(&mut command)?;
             result.check("ai-search query", &[0])?;
             // Round 0 warms the page cache for the index files.
             if round > 0 {
@@ -302,10 +315,12 @@ fn main() -> BoxResult<()> {
             let mut latencies = Latencies::default();
             for round in 0..=options.cold_rounds {
                 for (i, query) in QUERIES.iter().enumerate() {
-                    let result = run(Command::new("rg")
-                        .args(["-i", "-F", "--"])
-                        .arg(query.literal())
-                        .arg(&corpus))?;
+                    let result = run_child(
+                        Command::new("rg")
+                            .args(["-i", "-F", "--"])
+                            .arg(query.literal())
+                            .arg(&corpus),
+                    )?;
                     result.check("rg", &[0, 1])?;
                     if round > 0 {
                         latencies.add(i, result.last_byte);
@@ -350,11 +365,13 @@ fn main() -> BoxResult<()> {
     // Re-index after touching 1% of the files.
     eprintln!("re-index after touching 1% of the files…");
     let touched = Touched::touch(&files)?;
-    let reindex = run(Command::new(&binary)
-        .arg("--index")
-        .arg(&index_dir)
-        .args(["index", "--quiet"])
-        .arg(&corpus))?;
+    let reindex = run_child(
+        Command::new(&binary)
+            .arg("--index")
+            .arg(&index_dir)
+            .args(["index", "--quiet"])
+            .arg(&corpus),
+    )?;
     reindex.check("ai-search index", &[0, 1])?;
     let edits_found = SearchIndex::open(&index_dir)?
         .search(&SearchRequest::new(Touched::MARKER))?
@@ -394,7 +411,7 @@ fn main() -> BoxResult<()> {
         fts_secs,
         mb / fts_secs,
         "",
-        "1",
+        "",
         fts_bytes as f64 / corpus_bytes as f64
     );
     println!(
@@ -639,7 +656,7 @@ impl Run {
 
 /// Runs a command to the end, reading its output, and measures it with `wait4`, which gives the
 /// resources of this one child (peak RSS, CPU time) rather than of all children.
-fn run(command: &mut Command) -> io::Result<Run> {
+fn run_child(command: &mut Command) -> io::Result<Run> {
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::null())
