@@ -304,6 +304,17 @@ pub fn read_file(file: &CorpusFile, sink: &mut dyn FnMut(Document)) -> Result<Fi
     Ok(read)
 }
 
+/// Reads one corpus file whole: [`read_file`] with its documents collected, for callers that
+/// want them all at once.
+pub fn read_documents(file: &CorpusFile) -> Result<ParsedFile, Problem> {
+    let mut documents = Vec::new();
+    let read = read_file(file, &mut |document| documents.push(document))?;
+    Ok(ParsedFile {
+        documents,
+        problems: read.problems,
+    })
+}
+
 /// Streams a JSON Lines file record by record; a record longer than [`MAX_DOCUMENT_BYTES`] is
 /// skipped without being held in memory.
 fn read_json_lines(
