@@ -142,7 +142,8 @@ impl MetaStamp {
 /// Times to try opening an index that a concurrent commit changes under us.
 const OPEN_ATTEMPTS: usize = 5;
 
-fn open_for_search(dir: &Path) -> Result<(tantivy::Index, IndexReader)> {
+/// Opens the index in `dir` through [`SearchDirectory`], without taking a writer's locks.
+fn open_read_only(dir: &Path) -> Result<tantivy::Index> {
     if !dir.join(META_FILE).is_file() {
         return Err(Error::IndexNotFound(dir.to_path_buf()));
     }
@@ -150,7 +151,11 @@ fn open_for_search(dir: &Path) -> Result<(tantivy::Index, IndexReader)> {
         MmapDirectory::open(dir)
             .map_err(|err| Error::Tantivy(TantivyError::OpenDirectoryError(err)))?,
     );
-    let index = tantivy::Index::open(directory)?;
+    Ok(tantivy::Index::open(directory)?)
+}
+
+fn open_for_search(dir: &Path) -> Result<(tantivy::Index, IndexReader)> {
+    let index = open_read_only(dir)?;
     check_version(dir, &index)?;
     let reader = index
         .reader_builder()
@@ -285,14 +290,7 @@ impl CheckReport {
 /// index.
 pub fn check_index(dir: impl AsRef<Path>) -> Result<CheckReport> {
     let dir = dir.as_ref();
-    if !dir.join(META_FILE).is_file() {
-        return Err(Error::IndexNotFound(dir.to_path_buf()));
-    }
-    let directory = SearchDirectory(
-        MmapDirectory::open(dir)
-            .map_err(|err| Error::Tantivy(TantivyError::OpenDirectoryError(err)))?,
-    );
-    let index = tantivy::Index::open(directory)?;
+    let index = open_read_only(dir)?;
     let payload = check_version(dir, &index)?;
     let mut report = CheckReport::default();
     for file in index.validate_checksum()? {
