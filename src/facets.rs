@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::EnableScoring;
 use tantivy::query::{AllQuery, Query};
+use tantivy::TERMINATED;
 use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 use crate::date::IsoDate;
@@ -265,67 +267,52 @@ impl SegmentCollector for YearCountsSegment {
     }
 }
 
-/// Counts matching paragraphs; with `distinct_texts`, paragraphs with the same normalised text
-/// count once.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct MatchCount {
-    pub distinct_texts: bool,
-}
-
-pub(crate) struct MatchCountSegment {
-    text_hash: Option<Column<u64>>,
-    count: usize,
-    texts: HashSet<u64>,
-}
-
-impl Collector for MatchCount {
-    type Fruit = usize;
-    type Child = MatchCountSegment;
-
-    fn for_segment(
-        &self,
-        _: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        let text_hash = if self.distinct_texts {
+/// The number of paragraphs `query` matches, counted up to `limit`; with `distinct_texts`,
+/// paragraphs with the same normalised text count once. Returns the count and whether it is
+/// exact: past `limit` it stops counting (an exact count would visit every match, which costs
+/// more than answering the query does on a large corpus).
+pub(crate) fn count_matches(
+    searcher: &Searcher,
+    query: &dyn Query,
+    distinct_texts: bool,
+    limit: usize,
+) -> Result<(usize, bool)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    // Paragraphs counted without their text, and the text hashes of the others: sorted and
+    // deduplicated when the two together reach `check_at`, which doubles each time.
+    let mut count = 0;
+    let mut texts: Vec<u64> = Vec::new();
+    let distinct = |texts: &mut Vec<u64>| {
+        texts.sort_unstable();
+        texts.dedup();
+        texts.len()
+    };
+    let mut check_at = limit;
+    for segment in searcher.segment_readers() {
+        let text_hash = if distinct_texts {
             Some(segment.fast_fields().u64(names::TEXT_HASH)?)
         } else {
             None
         };
-        Ok(MatchCountSegment {
-            text_hash,
-            count: 0,
-            texts: HashSet::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, segments: Vec<(usize, HashSet<u64>)>) -> tantivy::Result<usize> {
-        if !self.distinct_texts {
-            return Ok(segments.iter().map(|(count, _)| count).sum());
-        }
-        let mut texts = HashSet::new();
-        for (_, segment) in segments {
-            texts.extend(segment);
-        }
-        Ok(texts.len())
-    }
-}
-
-impl SegmentCollector for MatchCountSegment {
-    type Fruit = (usize, HashSet<u64>);
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        self.count += 1;
-        if let Some(text_hash) = self.text_hash.as_ref().and_then(|column| column.first(doc)) {
-            self.texts.insert(text_hash);
+        let alive = segment.alive_bitset();
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                match text_hash.as_ref().map(|column| column.first(doc)) {
+                    Some(Some(hash)) => texts.push(hash),
+                    _ => count += 1,
+                }
+                if count + texts.len() >= check_at {
+                    let found = count + distinct(&mut texts);
+                    if found >= limit {
+                        return Ok((limit, false));
+                    }
+                    check_at = limit.max(2 * found);
+                }
+            }
+            doc = scorer.advance();
         }
     }
-
-    fn harvest(self) -> Self::Fruit {
-        (self.count, self.texts)
-    }
+    Ok((count + distinct(&mut texts), true))
 }

@@ -54,6 +54,7 @@ mod indexer;
 mod passage;
 mod query;
 pub mod render;
+mod rescore;
 pub mod schema;
 mod search;
 
@@ -63,5 +64,5 @@ pub use facets::{FacetCount, Facets, Timeline, YearCount};
 pub use index::{check_index, CheckReport, SearchIndex};
 pub use indexer::{build_index, IndexOptions, IndexSummary, NoProgress, Progress};
 pub use passage::{Location, Passage, PassageRef};
-pub use search::{Hit, SearchRequest, SearchResults, Sort};
+pub use search::{Hit, SearchRequest, SearchResults, Sort, MAX_COUNTED_HITS};
 pub use tantivy;

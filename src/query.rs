@@ -7,6 +7,7 @@
 //! that use the operator syntax (AND, OR, NOT, +, -, field:) go to tantivy's query parser; when
 //! that fails they are read as free text, with a notice.
 
+use crate::rescore::Ranking;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser, TermQuery,
 };
@@ -56,10 +57,13 @@ const CORRECTION_RATIO: u64 = 20;
 
 /// The query to run, and what to tell the user about how it was read.
 pub(crate) struct Plan {
-    /// Ranks and selects paragraphs.
-    pub ranking: Box<dyn Query>,
-    /// The plain terms, for snippets.
-    pub highlight: Box<dyn Query>,
+    /// Selects the paragraphs that match, with a first, cheaper score: the words' BM25 over the
+    /// paragraph and its headings, as a flat union of terms where it can be, so that tantivy's
+    /// block-max WAND can skip paragraphs that cannot reach the top.
+    pub matching: Box<dyn Query>,
+    /// Scores the best paragraphs by `matching` again, with every bonus; `None` when the first
+    /// score is the ranking.
+    pub ranking: Option<Ranking>,
     /// Corrected spellings: (what was typed, the stem searched instead).
     pub corrections: Vec<(String, String)>,
     /// Things the user should know, such as syntax that was ignored.
@@ -115,8 +119,8 @@ pub(crate) fn plan(index: &SearchIndex, searcher: &Searcher, query: &str) -> Res
         match planner.parser().parse_query(query) {
             Ok(parsed) => {
                 return Ok(Plan {
-                    highlight: parsed.box_clone(),
-                    ranking: parsed,
+                    matching: parsed,
+                    ranking: None,
                     corrections: Vec::new(),
                     notices: Vec::new(),
                 })
@@ -303,51 +307,19 @@ impl<'a> Planner<'a> {
             }
         }
 
-        let clauses: Vec<Box<dyn Query>> = units.iter().map(|u| self.unit_query(u)).collect();
-        let mut ranking: Vec<(Occur, Box<dyn Query>)> = units
-            .iter()
-            .zip(&clauses)
-            .map(|(unit, clause)| {
-                // A quoted phrase must be there; words are ranked.
-                let occur = match unit {
-                    Unit::Phrase { .. } => Occur::Must,
-                    _ => Occur::Should,
-                };
-                (occur, clause.box_clone())
-            })
-            .collect();
+        let mut ranking = Ranking::default();
+        let mut matching = Vec::new();
         // The coverage bonuses count words in the paragraph itself, not in its headings.
-        let in_text: Vec<Box<dyn Query>> = units
+        let in_text: Vec<Vec<usize>> = units
             .iter()
-            .map(|u| self.unit_query_in(u, &[(self.index.fields.text, 1.0)]))
+            .map(|unit| self.add_unit(unit, &mut ranking, &mut matching))
             .collect();
         if units.len() >= 2 {
-            let all: Vec<_> = in_text
-                .iter()
-                .map(|c| (Occur::Must, c.box_clone()))
-                .collect();
-            ranking.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(BooleanQuery::new(all)),
-                    ALL_TERMS_BOOST,
-                )),
-            ));
+            ranking.coverage(in_text.clone(), units.len(), ALL_TERMS_BOOST);
         }
         if units.len() >= 3 {
-            let most = BooleanQuery::with_minimum_required_clauses(
-                in_text
-                    .iter()
-                    .map(|c| (Occur::Should, c.box_clone()))
-                    .collect(),
-                units.len() - 1,
-            );
-            ranking.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(most), MOST_TERMS_BOOST)),
-            ));
+            ranking.coverage(in_text, units.len() - 1, MOST_TERMS_BOOST);
         }
-        let mut highlight: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for pair in units.windows(2) {
             // Two words that are also written as one: "mesa optimizer" finds "mesaoptimizer".
             if let [Unit::Word {
@@ -359,78 +331,95 @@ impl<'a> Planner<'a> {
             {
                 let joined = self.joined(&format!("{first}{second}"));
                 if self.doc_freq(self.index.fields.text, &joined)? > 0 {
-                    let unit = self.unit_query(&Unit::Word {
+                    let unit = Unit::Word {
                         stem: joined,
                         typed: None,
-                    });
-                    highlight.push((Occur::Should, unit.box_clone()));
-                    ranking.push((Occur::Should, unit));
+                    };
+                    self.add_unit(&unit, &mut ranking, &mut matching);
                 }
             }
             let stems: Vec<&str> = pair.iter().flat_map(Unit::stems).collect();
-            for (field, boost) in [
-                (self.index.fields.text, PROXIMITY_BOOST),
-                (self.index.fields.topic, PROXIMITY_BOOST),
-            ] {
+            for field in [self.index.fields.text, self.index.fields.topic] {
                 let mut phrase = phrase(field, stems.iter().copied().enumerate());
                 phrase.set_slop(PROXIMITY_SLOP);
-                ranking.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(phrase), boost)),
-                ));
+                ranking.scored_clause(Box::new(phrase), PROXIMITY_BOOST);
             }
         }
-        highlight.extend(clauses.into_iter().map(|c| (Occur::Should, c)));
-        let highlight = Box::new(BooleanQuery::new(highlight));
         Ok(Plan {
-            ranking: Box::new(BooleanQuery::new(ranking)),
-            highlight,
+            matching: Box::new(BooleanQuery::new(matching)),
+            ranking: Some(ranking),
             corrections,
             notices,
         })
     }
 
-    /// The query for one unit: in the paragraph, the topic or the section heading.
-    fn unit_query(&self, unit: &Unit) -> Box<dyn Query> {
-        let fields = &self.index.fields;
-        self.unit_query_in(
-            unit,
-            &[
-                (fields.text, 1.0),
-                (fields.topic, TOPIC_BOOST),
-                (fields.section, SECTION_BOOST),
-            ],
-        )
-    }
-
-    /// The query for one unit in the given fields, with their boosts.
-    fn unit_query_in(&self, unit: &Unit, fields: &[(Field, f32)]) -> Box<dyn Query> {
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for &(field, boost) in fields {
-            let mut add = |query: Box<dyn Query>| {
-                let query: Box<dyn Query> = if boost == 1.0 {
-                    query
-                } else {
-                    Box::new(BoostQuery::new(query, boost))
-                };
-                alternatives.push((Occur::Should, query));
-            };
-            match unit {
-                Unit::Word { stem, .. } => add(term_query(field, stem)),
-                Unit::Compound { stems, joined } => {
-                    add(Box::new(phrase(
-                        field,
-                        stems.iter().map(String::as_str).enumerate(),
-                    )));
-                    add(term_query(field, joined));
+    /// Adds what a unit scores to `ranking` and how it matches to `matching`: a quoted phrase
+    /// must be there, a word may. Returns the numbers of its clauses in the paragraph's text.
+    fn add_unit(
+        &self,
+        unit: &Unit,
+        ranking: &mut Ranking,
+        matching: &mut Vec<(Occur, Box<dyn Query>)>,
+    ) -> Vec<usize> {
+        let mut in_text = Vec::new();
+        let mut alternatives = Vec::new();
+        for (field, boost) in self.all_fields() {
+            for clause in self.unit_clauses(unit, field) {
+                alternatives.push((Occur::Should, boosted(clause.box_clone(), boost)));
+                let number = ranking.scored_clause(clause, boost);
+                if field == self.index.fields.text {
+                    in_text.push(number);
                 }
-                Unit::Phrase { stems } => add(Box::new(phrase(
-                    field,
-                    stems.iter().map(|(pos, s)| (*pos, s.as_str())),
-                ))),
             }
         }
+        match unit {
+            Unit::Phrase { .. } => {
+                matching.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))))
+            }
+            _ => matching.extend(alternatives),
+        }
+        in_text
+    }
+
+    /// The fields a word is looked for in, with their boosts: the paragraph, the topic and the
+    /// section heading.
+    fn all_fields(&self) -> [(Field, f32); 3] {
+        let fields = &self.index.fields;
+        [
+            (fields.text, 1.0),
+            (fields.topic, TOPIC_BOOST),
+            (fields.section, SECTION_BOOST),
+        ]
+    }
+
+    /// The query for one unit: in the paragraph, the topic or the section heading.
+    fn unit_query(&self, unit: &Unit) -> Box<dyn Query> {
+        let alternatives = self
+            .all_fields()
+            .into_iter()
+            .flat_map(|(field, boost)| {
+                self.unit_clauses(unit, field)
+                    .into_iter()
+                    .map(move |clause| (Occur::Should, boosted(clause, boost)))
+            })
+            .collect();
         Box::new(BooleanQuery::new(alternatives))
+    }
+
+    /// The ways one unit can match in one field (any one will do): a word's stem; a word made of
+    /// parts as a phrase or joined up; a phrase.
+    fn unit_clauses(&self, unit: &Unit, field: Field) -> Vec<Box<dyn Query>> {
+        match unit {
+            Unit::Word { stem, .. } => vec![term_query(field, stem)],
+            Unit::Compound { stems, joined } => vec![
+                Box::new(phrase(field, stems.iter().map(String::as_str).enumerate())),
+                term_query(field, joined),
+            ],
+            Unit::Phrase { stems } => vec![Box::new(phrase(
+                field,
+                stems.iter().map(|(pos, s)| (*pos, s.as_str())),
+            ))],
+        }
     }
 
     /// The prose tokens (stems) of some text.
@@ -641,6 +630,14 @@ fn letter_digit_runs(word: &str) -> Vec<String> {
         previous = Some(digit);
     }
     runs
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if boost == 1.0 {
+        query
+    } else {
+        Box::new(BoostQuery::new(query, boost))
+    }
 }
 
 fn term_query(field: Field, stem: &str) -> Box<dyn Query> {

@@ -41,7 +41,9 @@ pub fn write_human<W: WriteColor>(out: &mut W, results: &SearchResults) -> io::R
             writeln!(
                 out,
                 "No hits past number {} ({} paragraphs match {:?}).",
-                results.offset, results.total_hits, results.query
+                results.offset,
+                total(results),
+                results.query
             )?;
         }
     } else {
@@ -55,10 +57,10 @@ pub fn write_human<W: WriteColor>(out: &mut W, results: &SearchResults) -> io::R
             "{}-{} of {} paragraphs matching {:?}",
             results.offset + 1,
             last,
-            results.total_hits,
+            total(results),
             results.query
         )?;
-        if last < results.total_hits {
+        if last < results.total_hits || !results.total_hits_exact {
             write!(out, "; --offset {last} for more")?;
         }
         out.reset()?;
@@ -74,6 +76,14 @@ pub fn write_human<W: WriteColor>(out: &mut W, results: &SearchResults) -> io::R
 }
 
 /// Writes the counts of matching paragraphs by author and topic as two tables.
+/// The number of hits, with a `+` where counting stopped before the end.
+fn total(results: &SearchResults) -> String {
+    match results.total_hits_exact {
+        true => results.total_hits.to_string(),
+        false => format!("{}+", results.total_hits),
+    }
+}
+
 fn write_facets<W: WriteColor>(out: &mut W, facets: &Facets) -> io::Result<()> {
     writeln!(out, "\nMatching paragraphs by author:")?;
     write_counts(out, "author", &facets.authors)?;
@@ -299,6 +309,7 @@ mod tests {
             corrected_query: None,
             notices: vec![],
             total_hits,
+            total_hits_exact: true,
             offset: 0,
             hits,
             facets: None,
@@ -368,6 +379,19 @@ mod tests {
                 "█".repeat(40),
                 "█".repeat(10)
             )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_count_that_stopped_says_so() {
+        let mut results = results(vec![hit()], 10_000);
+        results.total_hits_exact = false;
+        let mut out = NoColor::new(Vec::new());
+        write_human(&mut out, &results).unwrap();
+        let text = String::from_utf8(out.into_inner()).unwrap();
+        assert!(
+            text.ends_with("1-1 of 10000+ paragraphs matching \"fake\"; --offset 1 for more\n"),
             "{text}"
         );
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+    BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -17,12 +17,19 @@ use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term}
 
 use crate::date::IsoDate;
 use crate::error::{Error, Result};
-use crate::facets::{Facets, MatchCount, Timeline};
+use crate::facets::{count_matches, Facets, Timeline};
 use crate::index::SearchIndex;
 use crate::passage::{Location, PassageRef};
 use crate::query;
+use crate::rescore::Ranking;
 use crate::schema::{names, Fields};
 
+/// How many of the best paragraphs by the first, cheaper score are scored again with every
+/// bonus of the ranking.
+const RESCORE_DEPTH: usize = 200;
+/// Hits are counted up to this many; an exact count of a common word's hits would cost more than
+/// the rest of the query.
+pub const MAX_COUNTED_HITS: usize = 10_000;
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
 /// A query and how to present its hits.
@@ -104,8 +111,11 @@ pub struct SearchResults {
     /// What the user should know about how the query was read (syntax that was ignored).
     pub notices: Vec<String>,
     /// All hits of the whole ranking, not only those returned: the matching paragraphs, with
-    /// copies of one text counted once unless `dedup` is off.
+    /// copies of one text counted once unless `dedup` is off. Counting stops at
+    /// [`MAX_COUNTED_HITS`]: past it, this is that number and `total_hits_exact` is false.
     pub total_hits: usize,
+    /// False when more paragraphs match than `total_hits` says.
+    pub total_hits_exact: bool,
     pub offset: usize,
     pub hits: Vec<Hit>,
     /// Counts of all matching paragraphs by author and topic, when asked for.
@@ -170,10 +180,21 @@ impl SearchIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let plan = query::plan(self, &searcher, &request.query)?;
-        let mut clauses = vec![(Occur::Must, plan.ranking.box_clone())];
-        clauses.extend(self.filters(request)?);
-        let query = BooleanQuery::new(clauses);
-        let mut results = self.results(&searcher, &query, &*plan.highlight, request)?;
+        let filters = self.filters(request)?;
+        let query: Box<dyn Query> = if filters.is_empty() {
+            plan.matching.box_clone()
+        } else {
+            let mut clauses = vec![(Occur::Must, plan.matching.box_clone())];
+            clauses.extend(filters);
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let mut results = self.results(
+            &searcher,
+            &*query,
+            plan.ranking.as_ref(),
+            &*plan.matching,
+            request,
+        )?;
         results.corrected_query =
             self.corrected_query(&request.query, &plan.corrections, &results.hits)?;
         results.notices = plan.notices;
@@ -237,7 +258,7 @@ impl SearchIndex {
             }
         }
         let highlight = BooleanQuery::new(terms);
-        self.results(&searcher, &query, &highlight, request)
+        self.results(&searcher, &query, None, &highlight, request)
     }
 
     /// The words of `text` that are not stop words.
@@ -294,17 +315,20 @@ impl SearchIndex {
             .collect())
     }
 
-    /// The page of hits of `query` that `request` asks for, with counts and facets.
+    /// The page of hits of `query` that `request` asks for, with counts and facets. With
+    /// `rescore`, the best hits by `query`'s score are ranked again by `rescore`'s.
     fn results(
         &self,
         searcher: &Searcher,
         query: &dyn Query,
+        rescore: Option<&Ranking>,
         highlight: &dyn Query,
         request: &SearchRequest,
     ) -> Result<SearchResults> {
-        let (total_hits, page) = self.ranked_page(searcher, query, request)?;
+        let (total_hits, total_hits_exact, page) =
+            self.ranked_page(searcher, query, rescore, request)?;
         let also_in = if request.dedup && !page.is_empty() {
-            self.copies(searcher, query, &page)?
+            self.copies(searcher, request, &page)?
         } else {
             HashMap::new()
         };
@@ -368,6 +392,7 @@ impl SearchIndex {
             corrected_query: None,
             notices: Vec::new(),
             total_hits,
+            total_hits_exact,
             offset: request.offset,
             hits,
             facets,
@@ -375,7 +400,8 @@ impl SearchIndex {
         })
     }
 
-    /// The number of hits and the requested page of them, in the request's order. Under
+    /// The number of hits (counted up to [`MAX_COUNTED_HITS`]), whether that is all of them, and
+    /// the requested page of them, in the request's order. Under
     /// relevance, at most `per_document` paragraphs of one document come ahead of the paragraphs
     /// of other documents. With `dedup`, paragraphs whose text is a copy of a paragraph ranked
     /// higher are left out (they are listed with it), before the cap and the paging: every page
@@ -384,24 +410,33 @@ impl SearchIndex {
         &self,
         searcher: &Searcher,
         query: &dyn Query,
+        rescore: Option<&Ranking>,
         request: &SearchRequest,
-    ) -> Result<(usize, Vec<Candidate>)> {
-        let counter = MatchCount {
-            distinct_texts: request.dedup,
-        };
+    ) -> Result<(usize, bool, Vec<Candidate>)> {
+        let (total, exact) = count_matches(searcher, query, request.dedup, MAX_COUNTED_HITS)?;
         if request.limit == 0 {
-            return Ok((searcher.search(query, &counter)?, Vec::new()));
+            return Ok((total, exact, Vec::new()));
         }
         let wanted = request.offset.saturating_add(request.limit);
         let capped = request.per_document > 0 && request.sort == Sort::Relevance;
-        // The length prior and the per-document cap reorder the best BM25 candidates; fetching
-        // well beyond the page keeps tantivy's pruning of hopeless candidates.
+        // The length prior, the bonuses of `rescore` and the per-document cap reorder the best
+        // candidates by the first score; fetching well beyond the page keeps tantivy's pruning of
+        // hopeless candidates.
         let mut fetch = wanted.saturating_mul(3).saturating_add(30);
         loop {
-            let (total, top) = match request.sort {
+            let (exhausted, top) = match request.sort {
                 Sort::Relevance => {
-                    let top_docs = TopDocs::with_limit(fetch).order_by_score();
-                    searcher.search(query, &(counter, top_docs))?
+                    let depth = match rescore {
+                        Some(_) => fetch.max(RESCORE_DEPTH),
+                        None => fetch,
+                    };
+                    let top_docs = TopDocs::with_limit(depth).order_by_score();
+                    let top = searcher.search(query, &top_docs)?;
+                    let exhausted = top.len() < depth;
+                    match rescore {
+                        Some(ranking) => (exhausted, ranking.rescore(searcher, top)?),
+                        None => (exhausted, top),
+                    }
                 }
                 Sort::Newest | Sort::Oldest => {
                     let sort = request.sort;
@@ -419,15 +454,15 @@ impl SearchIndex {
                                 (rank, score * columns.prior(doc))
                             }
                         });
-                    let (total, top) = searcher.search(query, &(counter, top_docs))?;
+                    let top = searcher.search(query, &top_docs)?;
+                    let exhausted = top.len() < fetch;
                     let top = top
                         .into_iter()
                         .map(|((_, score), address)| (score, address))
                         .collect();
-                    (total, top)
+                    (exhausted, top)
                 }
             };
-            let exhausted = top.len() < fetch;
             let apply_prior = request.sort == Sort::Relevance;
             let mut candidates = self.candidates(searcher, top, apply_prior)?;
             candidates.sort_by(|a, b| compare(request.sort, a, b));
@@ -450,7 +485,7 @@ impl SearchIndex {
             if ahead.len() >= wanted || exhausted {
                 ahead.extend(behind);
                 let page = ahead.into_iter().skip(request.offset).take(request.limit);
-                return Ok((total, page.collect()));
+                return Ok((total, exact, page.collect()));
             }
             fetch = fetch.saturating_mul(4);
         }
@@ -493,21 +528,31 @@ impl SearchIndex {
             .collect()
     }
 
-    /// For each text of the page, every matching paragraph with that text and where it is.
+    /// For each text of the page, every paragraph with that text that passes the request's
+    /// filters, and where it is. (A paragraph with the same words matches the same words of the
+    /// query.)
     fn copies(
         &self,
         searcher: &Searcher,
-        query: &dyn Query,
+        request: &SearchRequest,
         page: &[Candidate],
     ) -> Result<HashMap<u64, Vec<(DocAddress, Location)>>> {
-        let texts = TermSetQuery::new(
-            page.iter()
-                .map(|candidate| Term::from_field_u64(self.fields.text_hash, candidate.text_hash)),
-        );
-        let both = BooleanQuery::new(vec![
-            (Occur::Must, query.box_clone()),
-            (Occur::Must, Box::new(texts)),
-        ]);
+        let texts: HashSet<u64> = page.iter().map(|candidate| candidate.text_hash).collect();
+        let texts = texts
+            .into_iter()
+            .map(|text_hash| {
+                let term = Term::from_field_u64(self.fields.text_hash, text_hash);
+                let query: Box<dyn Query> =
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                (Occur::Should, query)
+            })
+            .collect();
+        let mut clauses = vec![(
+            Occur::Must,
+            Box::new(BooleanQuery::new(texts)) as Box<dyn Query>,
+        )];
+        clauses.extend(self.filters(request)?);
+        let both = BooleanQuery::new(clauses);
         let mut found = HashMap::<u64, Vec<(DocAddress, Location)>>::new();
         let mut copies = Vec::new();
         for address in searcher.search(&both, &DocSetCollector)? {

@@ -95,8 +95,10 @@ struct SearchOutput {
     corrected_query: Option<String>,
     /// How the query was read, when syntax was ignored.
     notices: Vec<String>,
-    /// Number of hits in the whole ranking.
+    /// Number of hits in the whole ranking, counted up to 10,000.
     total_hits: usize,
+    /// False when counting stopped: more paragraphs match than `total_hits`.
+    total_hits_exact: bool,
     offset: usize,
     hits: Vec<HitOutput>,
 }
@@ -282,6 +284,7 @@ fn search_output(results: ai_search::SearchResults) -> SearchOutput {
         corrected_query: results.corrected_query,
         notices: results.notices,
         total_hits: results.total_hits,
+        total_hits_exact: results.total_hits_exact,
         offset: results.offset,
         hits: results.hits.into_iter().map(hit_output).collect(),
     }

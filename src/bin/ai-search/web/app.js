@@ -167,20 +167,25 @@ function render(results, millis) {
   renderFacets(results.facets);
 }
 
+// The number of hits, with a "+" where the server stopped counting.
+function total(results) {
+  return results.total_hits_exact ? String(results.total_hits) : `${results.total_hits}+`;
+}
+
 function renderStatus(results, millis) {
   const time = millis === null ? '' : ` in ${millis < 10 ? millis.toFixed(1) : Math.round(millis)} ms`;
   const status = $('status');
   if (results.total_hits === 0) {
     status.textContent = `No paragraphs match${time}.`;
   } else if (results.hits.length === 0) {
-    status.textContent = `No hits past number ${results.offset} (${results.total_hits} paragraphs match)${time}.`;
+    status.textContent = `No hits past number ${results.offset} (${total(results)} paragraphs match)${time}.`;
   } else {
     const first = results.offset + 1;
     const last = results.offset + results.hits.length;
     status.replaceChildren(
       el('span', { id: 'range', text: `${first}–${last}` }),
       ' of ',
-      el('span', { id: 'total', text: String(results.total_hits) }),
+      el('span', { id: 'total', text: total(results) }),
       ` paragraph${results.total_hits === 1 ? '' : 's'}`,
       el('span', { id: 'took', text: time }),
     );
@@ -287,9 +292,10 @@ function renderPager(results) {
   const pages = Math.ceil(results.total_hits / PAGE_SIZE);
   const page = Math.floor(results.offset / PAGE_SIZE) + 1;
   $('pager').hidden = pages <= 1;
-  $('page').textContent = `Page ${page} of ${pages}`;
+  $('page').textContent = `Page ${page} of ${pages}${results.total_hits_exact ? '' : '+'}`;
   $('prev').disabled = results.offset === 0;
-  $('next').disabled = results.offset + results.hits.length >= results.total_hits;
+  $('next').disabled = results.hits.length < PAGE_SIZE
+    || (results.total_hits_exact && results.offset + results.hits.length >= results.total_hits);
 }
 
 function renderFacets(facets) {
