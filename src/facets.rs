@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -278,16 +279,12 @@ pub(crate) fn count_matches(
     limit: usize,
 ) -> Result<(usize, bool)> {
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
-    // Paragraphs counted without their text, and the text hashes of the others: sorted and
-    // deduplicated when the two together reach `check_at`, which doubles each time.
+    // Paragraphs counted without their text, and the texts of the others.
     let mut count = 0;
-    let mut texts: Vec<u64> = Vec::new();
-    let distinct = |texts: &mut Vec<u64>| {
-        texts.sort_unstable();
-        texts.dedup();
-        texts.len()
-    };
-    let mut check_at = limit;
+    let mut texts = FxHashSet::default();
+    if distinct_texts {
+        texts.reserve(limit);
+    }
     for segment in searcher.segment_readers() {
         let text_hash = if distinct_texts {
             Some(segment.fast_fields().u64(names::TEXT_HASH)?)
@@ -300,19 +297,17 @@ pub(crate) fn count_matches(
         while doc != TERMINATED {
             if alive.is_none_or(|alive| alive.is_alive(doc)) {
                 match text_hash.as_ref().map(|column| column.first(doc)) {
-                    Some(Some(hash)) => texts.push(hash),
+                    Some(Some(hash)) => {
+                        texts.insert(hash);
+                    }
                     _ => count += 1,
                 }
-                if count + texts.len() >= check_at {
-                    let found = count + distinct(&mut texts);
-                    if found >= limit {
-                        return Ok((limit, false));
-                    }
-                    check_at = limit.max(2 * found);
+                if count + texts.len() >= limit {
+                    return Ok((limit, false));
                 }
             }
             doc = scorer.advance();
         }
     }
-    Ok((count + distinct(&mut texts), true))
+    Ok((count + texts.len(), true))
 }

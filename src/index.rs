@@ -39,6 +39,7 @@ pub struct SearchIndex {
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
     pub(crate) stop_words: tantivy::tokenizer::TextAnalyzer,
+    pub(crate) columns: crate::search::ColumnCache,
     dir: PathBuf,
     /// `meta.json` as it was just before the reader last loaded, for [`SearchIndex::refresh`].
     loaded: Mutex<Option<MetaStamp>>,
@@ -73,6 +74,7 @@ impl SearchIndex {
             reader,
             fields,
             stop_words: crate::query::stop_word_analyzer(),
+            columns: Default::default(),
             dir: dir.to_path_buf(),
             loaded: Mutex::new(stamp),
         })

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tantivy::directory::error::LockError;
+use tantivy::indexer::UserOperation;
 use tantivy::{IndexWriter, TantivyDocument, TantivyError, Term};
 
 use crate::corpus::{self, Corpus, CorpusFile, Document, Problem};
@@ -411,13 +412,17 @@ fn process_file(
             writer.delete_term(Term::from_field_text(fields.path, &file.relative));
             replaced = true;
         }
-        for doc in tantivy_documents(fields, &document) {
-            if let Err(err) = writer.add_document(doc) {
-                failure = Some(err);
-                return;
-            }
-            paragraphs += 1;
+        // One batch: a document's paragraphs go to one segment, side by side and in order, where
+        // search finds a hit's context without a query.
+        let batch: Vec<_> = tantivy_documents(fields, &document)
+            .map(UserOperation::Add)
+            .collect();
+        let count = batch.len() as u64;
+        if let Err(err) = writer.run(batch) {
+            failure = Some(err);
+            return;
         }
+        paragraphs += count;
     });
     if let Some(err) = failure {
         return Err(err.into());
@@ -586,14 +591,18 @@ fn remove_stale_manifests(dir: &Path, current: &str) {
     }
 }
 
-/// Every distinct word of a document once, for the `spelling` field (which records only which
-/// documents hold a word): the tokenizer then sees each word once, not at every use.
+/// Every distinct word of two or more letters of a document once, for the `spelling` field (which
+/// records only which documents hold a word): the tokenizer then sees each word once, not at every
+/// use. Corrections and splits of joined words are made of letters only.
 fn vocabulary(document: &Document) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut words = String::new();
     for paragraph in &document.paragraphs {
         for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
-            if !word.is_empty() && seen.insert(word) {
+            if word.chars().nth(1).is_some()
+                && word.chars().all(char::is_alphabetic)
+                && seen.insert(word)
+            {
                 words.push_str(word);
                 words.push(' ');
             }

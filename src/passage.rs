@@ -110,7 +110,8 @@ impl SearchIndex {
         let address = self.find_paragraph(&searcher, reference)?;
         let doc: TantivyDocument = searcher.doc(address)?;
         let stored = Stored::new(&self.fields, &doc);
-        let (before, after) = self.context(&searcher, &stored.doc, stored.paragraph, context)?;
+        let (before, after) =
+            self.context(&searcher, address, &stored.doc, stored.paragraph, context)?;
 
         let same_text = TermQuery::new(
             Term::from_field_u64(

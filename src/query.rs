@@ -365,7 +365,11 @@ impl<'a> Planner<'a> {
         let mut alternatives = Vec::new();
         for (field, boost) in self.all_fields() {
             for clause in self.unit_clauses(unit, field) {
-                alternatives.push((Occur::Should, boosted(clause.box_clone(), boost)));
+                // A word in a section heading ranks a paragraph higher, but is not enough to
+                // match: that would make the first stage slower for little.
+                if field != self.index.fields.section {
+                    alternatives.push((Occur::Should, boosted(clause.box_clone(), boost)));
+                }
                 let number = ranking.scored_clause(clause, boost);
                 if field == self.index.fields.text {
                     in_text.push(number);

@@ -5,8 +5,7 @@
 //! the declaration cannot drift apart.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST,
-    INDEXED, STORED, STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
@@ -15,10 +14,10 @@ use tantivy::tokenizer::{
 
 /// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
 /// a field option or a tokenizer changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The declared schema this code must agree with.
-pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v1.json");
+pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v2.json");
 
 /// Field names, as stored in the index and accepted as query prefixes (`author:`, `topic:`).
 pub mod names {
@@ -127,18 +126,42 @@ impl Fields {
 }
 
 /// Builds the schema declared in [`SCHEMA_FILE`].
+///
+/// Only the fields that BM25 scores (`text`, `topic`, `section`) keep field norms; the others
+/// are looked up or filtered on, and a norm would cost a byte per paragraph for nothing.
 pub fn build_schema() -> Schema {
-    let indexed = |tokenizer: &str| {
-        TextOptions::default().set_stored().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(tokenizer)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        )
+    let indexed = |tokenizer: &str, record: IndexRecordOption, norms: bool| {
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(record)
+            .set_fieldnorms(norms)
+    };
+    let prose = || {
+        TextOptions::default()
+            .set_stored()
+            .set_indexing_options(indexed(
+                PROSE_TOKENIZER,
+                IndexRecordOption::WithFreqsAndPositions,
+                true,
+            ))
+    };
+    // Names and tags: matched as phrases by filters and prefixes, not scored.
+    let names = || {
+        TextOptions::default().set_indexing_options(indexed(
+            NAME_TOKENIZER,
+            IndexRecordOption::WithFreqsAndPositions,
+            false,
+        ))
+    };
+    let key = || {
+        TextOptions::default()
+            .set_stored()
+            .set_indexing_options(indexed("raw", IndexRecordOption::Basic, false))
     };
     let mut builder = Schema::builder();
-    builder.add_text_field(names::DOC, STRING | STORED);
+    builder.add_text_field(names::DOC, key());
     builder.add_u64_field(names::DOC_HASH, FAST);
-    builder.add_text_field(names::PATH, STRING | STORED);
+    builder.add_text_field(names::PATH, key());
     builder.add_text_field(names::ID, STORED);
     builder.add_u64_field(
         names::PARAGRAPH,
@@ -148,33 +171,31 @@ pub fn build_schema() -> Schema {
             .set_fast(),
     );
     builder.add_u64_field(names::WORDS, FAST);
-    builder.add_text_field(names::TEXT, indexed(PROSE_TOKENIZER));
-    builder.add_u64_field(names::TEXT_HASH, INDEXED | FAST);
+    builder.add_text_field(names::TEXT, prose());
+    builder.add_u64_field(
+        names::TEXT_HASH,
+        NumericOptions::default().set_indexed().set_fast(),
+    );
     builder.add_text_field(
         names::SPELLING,
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(NAME_TOKENIZER)
-                .set_index_option(IndexRecordOption::Basic)
-                .set_fieldnorms(false),
-        ),
+        TextOptions::default().set_indexing_options(indexed(
+            NAME_TOKENIZER,
+            IndexRecordOption::Basic,
+            false,
+        )),
     );
-    builder.add_text_field(names::TOPIC, indexed(PROSE_TOKENIZER));
+    builder.add_text_field(names::TOPIC, prose());
     builder.add_text_field(names::TOPIC_FACET, FAST);
-    builder.add_text_field(names::SECTION, indexed(PROSE_TOKENIZER));
-    builder.add_text_field(names::AUTHOR, indexed(NAME_TOKENIZER));
-    builder.add_text_field(
-        names::AUTHOR_ALIASES,
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(NAME_TOKENIZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        ),
-    );
+    builder.add_text_field(names::SECTION, prose());
+    builder.add_text_field(names::AUTHOR, names().set_stored());
+    builder.add_text_field(names::AUTHOR_ALIASES, names());
     builder.add_text_field(names::AUTHOR_FACET, FAST);
-    builder.add_text_field(names::TAGS, indexed(NAME_TOKENIZER));
-    builder.add_text_field(names::DATE, STRING | STORED);
-    builder.add_u64_field(names::DAY, INDEXED | FAST);
+    builder.add_text_field(names::TAGS, names().set_stored());
+    builder.add_text_field(names::DATE, STORED);
+    builder.add_u64_field(
+        names::DAY,
+        NumericOptions::default().set_indexed().set_fast(),
+    );
     builder.add_text_field(names::URL, STORED);
     builder.build()
 }
@@ -250,7 +271,7 @@ mod tests {
     fn code_and_declared_schema_agree() {
         if std::env::var_os("AI_SEARCH_BLESS_SCHEMA").is_some() {
             let declared = serde_json::json!({"fields": build_schema(), "version": SCHEMA_VERSION});
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v1.json");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v2.json");
             let text = serde_json::to_string_pretty(&declared).unwrap() + "\n";
             std::fs::write(path, text).unwrap();
             return;

@@ -1,19 +1,20 @@
 //! Answering queries: ranked paragraphs with snippets and the paragraphs around them.
 
 use std::cmp::Ordering;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
 use tantivy::query::{
     BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
 use crate::date::IsoDate;
 use crate::error::{Error, Result};
@@ -26,7 +27,7 @@ use crate::schema::{names, Fields};
 
 /// How many of the best paragraphs by the first, cheaper score are scored again with every
 /// bonus of the ranking.
-const RESCORE_DEPTH: usize = 200;
+const RESCORE_DEPTH: usize = 60;
 /// Hits are counted up to this many; an exact count of a common word's hits would cost more than
 /// the rest of the query.
 pub const MAX_COUNTED_HITS: usize = 10_000;
@@ -342,8 +343,13 @@ impl SearchIndex {
                 let doc: TantivyDocument = searcher.doc(candidate.address)?;
                 let stored = Stored::new(&self.fields, &doc);
                 let (snippet, highlights) = snippet_of(&snippets, &stored.text);
-                let (before, after) =
-                    self.context(searcher, &stored.doc, stored.paragraph, request.context)?;
+                let (before, after) = self.context(
+                    searcher,
+                    candidate.address,
+                    &stored.doc,
+                    stored.paragraph,
+                    request.context,
+                )?;
                 let also_in = also_in
                     .get(&candidate.text_hash)
                     .map(|copies| {
@@ -500,16 +506,9 @@ impl SearchIndex {
         hits: Vec<(Score, DocAddress)>,
         apply_prior: bool,
     ) -> Result<Vec<Candidate>> {
-        let mut columns = HashMap::new();
         hits.into_iter()
             .map(|(score, address)| {
-                let columns = match columns.entry(address.segment_ord) {
-                    Entry::Occupied(entry) => entry.into_mut(),
-                    Entry::Vacant(entry) => {
-                        let segment = searcher.segment_reader(address.segment_ord);
-                        entry.insert(CandidateColumns::open(segment)?)
-                    }
-                };
+                let columns = self.columns.get(searcher, address.segment_ord)?;
                 let doc = address.doc_id;
                 let prior = if apply_prior {
                     columns.prior.prior(doc)
@@ -537,36 +536,34 @@ impl SearchIndex {
         request: &SearchRequest,
         page: &[Candidate],
     ) -> Result<HashMap<u64, Vec<(DocAddress, Location)>>> {
+        let filters = self.filters(request)?;
+        let on_page: HashSet<DocAddress> = page.iter().map(|candidate| candidate.address).collect();
         let texts: HashSet<u64> = page.iter().map(|candidate| candidate.text_hash).collect();
-        let texts = texts
-            .into_iter()
-            .map(|text_hash| {
-                let term = Term::from_field_u64(self.fields.text_hash, text_hash);
-                let query: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic));
-                (Occur::Should, query)
-            })
-            .collect();
-        let mut clauses = vec![(
-            Occur::Must,
-            Box::new(BooleanQuery::new(texts)) as Box<dyn Query>,
-        )];
-        clauses.extend(self.filters(request)?);
-        let both = BooleanQuery::new(clauses);
-        let mut found = HashMap::<u64, Vec<(DocAddress, Location)>>::new();
-        let mut copies = Vec::new();
-        for address in searcher.search(&both, &DocSetCollector)? {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let stored = Stored::new(&self.fields, &doc);
-            let text_hash = crate::schema::text_hash(&stored.text);
-            copies.push((text_hash, address, stored));
-        }
-        copies.sort_by(|a, b| (&a.2.doc, a.2.paragraph).cmp(&(&b.2.doc, b.2.paragraph)));
-        for (text_hash, address, stored) in copies {
-            found
-                .entry(text_hash)
-                .or_default()
-                .push((address, stored.location()));
+        let mut found = HashMap::new();
+        for text_hash in texts {
+            let term = Term::from_field_u64(self.fields.text_hash, text_hash);
+            let mut clauses = vec![(
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+            )];
+            clauses.extend(
+                filters
+                    .iter()
+                    .map(|(occur, filter)| (*occur, filter.box_clone())),
+            );
+            let mut copies = Vec::new();
+            for address in searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)? {
+                if !on_page.contains(&address) {
+                    let doc: TantivyDocument = searcher.doc(address)?;
+                    copies.push((address, Stored::new(&self.fields, &doc)));
+                }
+            }
+            copies.sort_by(|a, b| (&a.1.doc, a.1.paragraph).cmp(&(&b.1.doc, b.1.paragraph)));
+            let copies = copies
+                .into_iter()
+                .map(|(address, stored)| (address, stored.location()))
+                .collect();
+            found.insert(text_hash, copies);
         }
         Ok(found)
     }
@@ -649,55 +646,51 @@ impl SearchIndex {
         }
     }
 
-    /// The texts of up to `context` paragraphs on each side of paragraph `number` of `doc`.
+    /// The texts of up to `context` paragraphs on each side of the paragraph at `address` (number
+    /// `number` of document `doc`), in reading order. The indexer adds a document's paragraphs
+    /// together and in order, so they sit side by side in one segment: the context is read from
+    /// the neighbouring addresses, up to the first that holds another document.
     pub(crate) fn context(
         &self,
         searcher: &Searcher,
+        address: DocAddress,
         doc: &str,
         number: u64,
         context: usize,
     ) -> Result<(Vec<String>, Vec<String>)> {
-        if context == 0 {
-            return Ok((Vec::new(), Vec::new()));
+        let segment = searcher.segment_reader(address.segment_ord);
+        // The text of the paragraph stored `offset` places from the hit, if it is paragraph
+        // `number + offset` of the same document.
+        let neighbour = |offset: i64| -> Result<Option<String>> {
+            let Some(doc_id) = address
+                .doc_id
+                .checked_add_signed(offset as i32)
+                .filter(|doc_id| *doc_id < segment.max_doc() && !segment.is_deleted(*doc_id))
+            else {
+                return Ok(None);
+            };
+            let stored: TantivyDocument =
+                searcher.doc(DocAddress::new(address.segment_ord, doc_id))?;
+            let stored = Stored::new(&self.fields, &stored);
+            let expected = number.checked_add_signed(offset);
+            Ok((stored.doc == doc && Some(stored.paragraph) == expected).then_some(stored.text))
+        };
+        let mut before = Vec::new();
+        for offset in 1..=context as i64 {
+            match neighbour(-offset)? {
+                Some(text) => before.push(text),
+                None => break,
+            }
         }
-        let context = context as u64;
-        let paragraph = |n| Term::from_field_u64(self.fields.paragraph, n);
-        let query = BooleanQuery::new(vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.doc, doc),
-                    IndexRecordOption::Basic,
-                )) as Box<dyn Query>,
-            ),
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(paragraph(number.saturating_sub(context))),
-                    Bound::Included(paragraph(number.saturating_add(context))),
-                )),
-            ),
-        ]);
-        let limit = 2 * context as usize + 1;
-        let found: Vec<(f32, DocAddress)> =
-            searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        let mut neighbours = found
-            .into_iter()
-            .map(|(_, address)| {
-                let doc: TantivyDocument = searcher.doc(address)?;
-                let stored = Stored::new(&self.fields, &doc);
-                Ok((stored.paragraph, stored.text))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        neighbours.sort_by_key(|(n, _)| *n);
-        let (before, after): (Vec<_>, Vec<_>) = neighbours
-            .into_iter()
-            .filter(|(n, _)| *n != number)
-            .partition(|(n, _)| *n < number);
-        Ok((
-            before.into_iter().map(|(_, text)| text).collect(),
-            after.into_iter().map(|(_, text)| text).collect(),
-        ))
+        before.reverse();
+        let mut after = Vec::new();
+        for offset in 1..=context as i64 {
+            match neighbour(offset)? {
+                Some(text) => after.push(text),
+                None => break,
+            }
+        }
+        Ok((before, after))
     }
 }
 
@@ -784,7 +777,7 @@ fn compare(sort: Sort, a: &Candidate, b: &Candidate) -> Ordering {
 }
 
 /// The fast fields the priors and the date orders read.
-struct PriorColumns {
+pub(crate) struct PriorColumns {
     paragraph: Column<u64>,
     words: Option<Column<u64>>,
     day: Option<Column<u64>>,
@@ -820,7 +813,7 @@ impl PriorColumns {
 }
 
 /// The fast fields a candidate is read from.
-struct CandidateColumns {
+pub(crate) struct CandidateColumns {
     prior: PriorColumns,
     doc_hash: Column<u64>,
     text_hash: Column<u64>,
@@ -834,6 +827,36 @@ impl CandidateColumns {
             doc_hash: fast.u64(names::DOC_HASH)?,
             text_hash: fast.u64(names::TEXT_HASH)?,
         })
+    }
+}
+
+/// The [`CandidateColumns`] of each segment, opened once: opening a column reads its header (a
+/// blockwise-linear one decodes a table of blocks), which costs more than the reads of a query.
+#[derive(Default)]
+pub(crate) struct ColumnCache(Mutex<HashMap<SegmentId, Arc<CandidateColumns>>>);
+
+impl ColumnCache {
+    fn get(
+        &self,
+        searcher: &Searcher,
+        segment_ord: SegmentOrdinal,
+    ) -> Result<Arc<CandidateColumns>> {
+        let segment = searcher.segment_reader(segment_ord);
+        let id = segment.segment_id();
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(columns) = cache.get(&id) {
+            return Ok(Arc::clone(columns));
+        }
+        // A new generation of the index: forget the segments it no longer has.
+        let live: HashSet<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        cache.retain(|id, _| live.contains(id));
+        let columns = Arc::new(CandidateColumns::open(segment)?);
+        cache.insert(id, Arc::clone(&columns));
+        Ok(columns)
     }
 }
 

@@ -424,7 +424,9 @@ fn hits_are_counted_up_to_ten_thousand_and_copies_count_once() {
     // debate; one paragraph on both.
     let mut text = String::new();
     for n in 0..10_050 {
-        text.push_str(&format!("Oversight note number {n}.\n\nDebate helps judges.\n\n"));
+        text.push_str(&format!(
+            "Oversight note number {n}.\n\nDebate helps judges.\n\n"
+        ));
     }
     text.push_str("Oversight through debate.\n");
     std::fs::write(corpus.path().join("notes/many.txt"), text).unwrap();

@@ -203,10 +203,10 @@ fn check(index_dir: &Path) -> anyhow::Result<ExitCode> {
     let report = ai_search::check_index(index_dir)?;
     if report.is_ok() {
         println!(
-            "{}: OK ({} in {} segments, {} listed in the manifest)",
+            "{}: OK ({} in {}, {} listed in the manifest)",
             index_dir.display(),
             counted(report.paragraphs as usize, "paragraph"),
-            report.segments,
+            counted(report.segments, "segment"),
             counted(report.files, "file"),
         );
         return Ok(ExitCode::SUCCESS);
