@@ -385,13 +385,13 @@ mod tests {
 
     #[test]
     fn a_count_that_stopped_says_so() {
-        let mut results = results(vec![hit()], 10_000);
+        let mut results = results(vec![hit()], 1_000);
         results.total_hits_exact = false;
         let mut out = NoColor::new(Vec::new());
         write_human(&mut out, &results).unwrap();
         let text = String::from_utf8(out.into_inner()).unwrap();
         assert!(
-            text.ends_with("1-1 of 10000+ paragraphs matching \"fake\"; --offset 1 for more\n"),
+            text.ends_with("1-1 of 1000+ paragraphs matching \"fake\"; --offset 1 for more\n"),
             "{text}"
         );
     }

@@ -28,9 +28,9 @@ use crate::schema::{names, Fields};
 /// How many of the best paragraphs by the first, cheaper score are scored again with every
 /// bonus of the ranking.
 const RESCORE_DEPTH: usize = 60;
-/// Hits are counted up to this many; an exact count of a common word's hits would cost more than
-/// the rest of the query.
-pub const MAX_COUNTED_HITS: usize = 10_000;
+/// Hits are counted up to this many (Lucene's default threshold too): an exact count of a common
+/// word's hits would cost more than the rest of the query.
+pub const MAX_COUNTED_HITS: usize = 1_000;
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
 /// A query and how to present its hits.

@@ -95,7 +95,7 @@ struct SearchOutput {
     corrected_query: Option<String>,
     /// How the query was read, when syntax was ignored.
     notices: Vec<String>,
-    /// Number of hits in the whole ranking, counted up to 10,000.
+    /// Number of hits in the whole ranking, counted up to 1,000.
     total_hits: usize,
     /// False when counting stopped: more paragraphs match than `total_hits`.
     total_hits_exact: bool,
