@@ -4,12 +4,13 @@
 //! bottom of this module checks that [`build_schema`] produces exactly that file, so the code and
 //! the declaration cannot drift apart.
 
+use rustc_hash::FxHashMap;
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, TokenizerManager,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token,
+    TokenFilter, TokenStream, Tokenizer, TokenizerManager,
 };
 
 /// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
@@ -240,6 +241,82 @@ pub fn index_settings() -> tantivy::IndexSettings {
     }
 }
 
+/// Longest cache of stems an analyzer keeps before starting afresh.
+const MAX_CACHED_STEMS: usize = 100_000;
+
+/// English (Snowball) stemming, with a cache of the words already stemmed: a corpus uses the same
+/// words over and over, and a hash look-up costs a fraction of the stemmer. Each copy of the
+/// analyzer (tantivy gives every indexing thread its own) has a cache of its own.
+#[derive(Clone, Copy)]
+struct CachedStemmer;
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter {
+            inner: tokenizer,
+            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
+            stems: FxHashMap::default(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CachedStemmerFilter<T> {
+    inner: T,
+    stemmer: frostem::Stemmer,
+    stems: FxHashMap<String, String>,
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        if self.stems.len() > MAX_CACHED_STEMS {
+            self.stems.clear();
+        }
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+            stemmer: self.stemmer,
+            stems: &mut self.stems,
+        }
+    }
+}
+
+struct CachedStemmerStream<'a, T> {
+    tail: T,
+    stemmer: frostem::Stemmer,
+    stems: &'a mut FxHashMap<String, String>,
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        let stem = match self.stems.get(&token.text) {
+            Some(stem) => stem,
+            None => {
+                let stem = self.stemmer.stem(&token.text).into_owned();
+                self.stems.entry(token.text.clone()).or_insert(stem)
+            }
+        };
+        token.text.clear();
+        token.text.push_str(stem);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
 /// Registers this schema's tokenizers; every index must be given them before use.
 pub fn register_tokenizers(manager: &TokenizerManager) {
     manager.register(
@@ -248,7 +325,7 @@ pub fn register_tokenizers(manager: &TokenizerManager) {
             .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
             .filter(LowerCaser)
             .filter(AsciiFoldingFilter)
-            .filter(Stemmer::new(Language::English))
+            .filter(CachedStemmer)
             .build(),
     );
     manager.register(
