@@ -373,10 +373,18 @@ fn run() -> BoxResult<()> {
             .arg(&corpus),
     )?;
     reindex.check("ai-search index", &[0, 1])?;
-    let edits_found = SearchIndex::open(&index_dir)?
-        .search(&SearchRequest::new(Touched::MARKER))?
-        .total_hits;
     let touched_files = touched.files.len();
+    // Every hit listed: the count of hits stops at MAX_COUNTED_HITS.
+    let edits_found = SearchIndex::open(&index_dir)?
+        .search(&SearchRequest {
+            limit: touched_files + 1,
+            per_document: 0,
+            dedup: false,
+            context: 0,
+            ..SearchRequest::new(Touched::MARKER)
+        })?
+        .hits
+        .len();
     drop(touched);
 
     // The report.

@@ -64,5 +64,5 @@ pub use facets::{FacetCount, Facets, Timeline, YearCount};
 pub use index::{check_index, CheckReport, SearchIndex};
 pub use indexer::{build_index, IndexOptions, IndexSummary, NoProgress, Progress};
 pub use passage::{Location, Passage, PassageRef};
-pub use search::{Hit, SearchRequest, SearchResults, Sort, MAX_COUNTED_HITS};
+pub use search::{Hit, SearchRequest, SearchResults, Sort, MAX_COPIES_LISTED, MAX_COUNTED_HITS};
 pub use tantivy;

@@ -3,11 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::collections::HashSet;
+
 use serde::Serialize;
-use tantivy::collector::DocSetCollector;
-use tantivy::query::TermQuery;
-use tantivy::schema::IndexRecordOption;
-use tantivy::{TantivyDocument, Term};
+use tantivy::TantivyDocument;
 
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
@@ -97,8 +96,11 @@ pub struct Passage {
     pub before: Vec<String>,
     /// Paragraphs after this one in the same document, nearest first.
     pub after: Vec<String>,
-    /// Other paragraphs in the index with the same normalised text, in reference order.
+    /// Other paragraphs in the index with the same normalised text, in reference order: at most
+    /// [`MAX_COPIES_LISTED`](crate::MAX_COPIES_LISTED) of them.
     pub also_in: Vec<Location>,
+    /// How many such copies there are in all.
+    pub also_in_total: usize,
 }
 
 impl SearchIndex {
@@ -113,26 +115,18 @@ impl SearchIndex {
         let (before, after) =
             self.context(&searcher, address, &stored.doc, stored.paragraph, context)?;
 
-        let same_text = TermQuery::new(
-            Term::from_field_u64(
-                self.fields.text_hash,
-                crate::schema::text_hash(&stored.text),
-            ),
-            IndexRecordOption::Basic,
-        );
-        let mut copies = Vec::new();
-        for copy in searcher.search(&same_text, &DocSetCollector)? {
-            if copy != address {
-                let doc: TantivyDocument = searcher.doc(copy)?;
-                copies.push(Stored::new(&self.fields, &doc));
-            }
-        }
-        copies.sort_by(|a, b| (&a.doc, a.paragraph).cmp(&(&b.doc, b.paragraph)));
+        let copies = self.copies_of(
+            &searcher,
+            crate::schema::text_hash(&stored.text),
+            &[],
+            &HashSet::from([address]),
+        )?;
 
         Ok(Passage {
             reference: stored.reference(),
             author: stored.authors.join(", "),
-            also_in: copies.iter().map(Stored::location).collect(),
+            also_in: copies.listed,
+            also_in_total: copies.total,
             authors: stored.authors,
             topic: stored.topic,
             path: stored.path,

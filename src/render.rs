@@ -167,7 +167,7 @@ pub fn write_passage<W: WriteColor>(out: &mut W, passage: &Passage) -> io::Resul
     for text in &passage.after {
         write_context(out, text)?;
     }
-    write_also_in(out, &passage.also_in)
+    write_also_in(out, &passage.also_in, passage.also_in_total)
 }
 
 fn write_hit<W: WriteColor>(out: &mut W, hit: &Hit) -> io::Result<()> {
@@ -192,7 +192,7 @@ fn write_hit<W: WriteColor>(out: &mut W, hit: &Hit) -> io::Result<()> {
     for text in &hit.after {
         write_context(out, text)?;
     }
-    write_also_in(out, &hit.also_in)?;
+    write_also_in(out, &hit.also_in, hit.also_in_total)?;
     writeln!(out)
 }
 
@@ -221,14 +221,17 @@ fn write_byline<W: WriteColor>(
     writeln!(out)
 }
 
-/// The references of the other copies of a paragraph, if any.
-fn write_also_in<W: WriteColor>(out: &mut W, copies: &[Location]) -> io::Result<()> {
+/// The references of the other copies of a paragraph, if any, and how many more there are.
+fn write_also_in<W: WriteColor>(out: &mut W, copies: &[Location], total: usize) -> io::Result<()> {
     if copies.is_empty() {
         return Ok(());
     }
     let references: Vec<&str> = copies.iter().map(|copy| copy.reference.as_str()).collect();
     out.set_color(ColorSpec::new().set_dimmed(true))?;
     write!(out, "   = also in {}", references.join(", "))?;
+    if total > copies.len() {
+        write!(out, " and {} more", total - copies.len())?;
+    }
     out.reset()?;
     writeln!(out)
 }
@@ -300,6 +303,7 @@ mod tests {
             before: vec!["Before.".into()],
             after: vec!["After.".into()],
             also_in: vec![],
+            also_in_total: 0,
         }
     }
 
@@ -352,6 +356,7 @@ mod tests {
             date: None,
             url: None,
         }];
+        with_copy.also_in_total = 3;
         let mut results = results(vec![with_copy], 1);
         results.timeline = Some(Timeline {
             years: vec![
@@ -370,7 +375,7 @@ mod tests {
         write_human(&mut out, &results).unwrap();
         let text = String::from_utf8(out.into_inner()).unwrap();
         assert!(
-            text.contains("   | After.\n   = also in mirror/faking.md#1\n\n1-1 of 1"),
+            text.contains("   | After.\n   = also in mirror/faking.md#1 and 2 more\n\n1-1 of 1"),
             "{text}"
         );
         assert!(

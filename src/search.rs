@@ -31,6 +31,8 @@ const RESCORE_DEPTH: usize = 60;
 /// Hits are counted up to this many (Lucene's default threshold too): an exact count of a common
 /// word's hits would cost more than the rest of the query.
 pub const MAX_COUNTED_HITS: usize = 1_000;
+/// Copies of a paragraph listed with it, at most (the rest are counted).
+pub const MAX_COPIES_LISTED: usize = 10;
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
 /// A query and how to present its hits.
@@ -159,8 +161,17 @@ pub struct Hit {
     /// Paragraphs after the hit in the same document, nearest first.
     pub after: Vec<String>,
     /// Other matching paragraphs with the same normalised text (copies of the passage in other
-    /// exports), merged into this hit.
+    /// exports), merged into this hit: at most [`MAX_COPIES_LISTED`] of them.
     pub also_in: Vec<Location>,
+    /// How many such copies there are in all.
+    pub also_in_total: usize,
+}
+
+/// Some of the copies of a paragraph, and how many there are.
+#[derive(Default)]
+pub(crate) struct Copies {
+    pub(crate) listed: Vec<Location>,
+    pub(crate) total: usize,
 }
 
 /// A matching paragraph with what ranking and grouping need, read from the fast fields.
@@ -328,7 +339,7 @@ impl SearchIndex {
     ) -> Result<SearchResults> {
         let (total_hits, total_hits_exact, page) =
             self.ranked_page(searcher, query, rescore, request)?;
-        let also_in = if request.dedup && !page.is_empty() {
+        let mut also_in = if request.dedup && !page.is_empty() {
             self.copies(searcher, request, &page)?
         } else {
             HashMap::new()
@@ -350,16 +361,7 @@ impl SearchIndex {
                     stored.paragraph,
                     request.context,
                 )?;
-                let also_in = also_in
-                    .get(&candidate.text_hash)
-                    .map(|copies| {
-                        copies
-                            .iter()
-                            .filter(|(address, _)| *address != candidate.address)
-                            .map(|(_, location)| location.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let copies = also_in.remove(&candidate.text_hash).unwrap_or_default();
                 Ok(Hit {
                     rank: request.offset + i + 1,
                     score: candidate.score,
@@ -379,7 +381,8 @@ impl SearchIndex {
                     highlights,
                     before,
                     after,
-                    also_in,
+                    also_in: copies.listed,
+                    also_in_total: copies.total,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -426,11 +429,12 @@ impl SearchIndex {
         let wanted = request.offset.saturating_add(request.limit);
         let capped = request.per_document > 0 && request.sort == Sort::Relevance;
         // The length prior, the bonuses of `rescore` and the per-document cap reorder the best
-        // candidates by the first score; fetching well beyond the page keeps tantivy's pruning of
-        // hopeless candidates.
+        // candidates by the first score: fetch well beyond the page (and rescore at least
+        // RESCORE_DEPTH), then fetch more only if the page is still not full.
         let mut fetch = wanted.saturating_mul(3).saturating_add(30);
         loop {
-            let (exhausted, top) = match request.sort {
+            // The hits, and whether their scores have the priors in them already.
+            let (exhausted, top, with_priors) = match request.sort {
                 Sort::Relevance => {
                     let depth = match rescore {
                         Some(_) => fetch.max(RESCORE_DEPTH),
@@ -440,8 +444,8 @@ impl SearchIndex {
                     let top = searcher.search(query, &top_docs)?;
                     let exhausted = top.len() < depth;
                     match rescore {
-                        Some(ranking) => (exhausted, ranking.rescore(searcher, top)?),
-                        None => (exhausted, top),
+                        Some(ranking) => (exhausted, ranking.rescore(searcher, top)?, false),
+                        None => (exhausted, top, false),
                     }
                 }
                 Sort::Newest | Sort::Oldest => {
@@ -466,11 +470,14 @@ impl SearchIndex {
                         .into_iter()
                         .map(|((_, score), address)| (score, address))
                         .collect();
-                    (exhausted, top)
+                    // Within a day, the best match first by the whole ranking.
+                    match rescore {
+                        Some(ranking) => (exhausted, ranking.rescore(searcher, top)?, false),
+                        None => (exhausted, top, true),
+                    }
                 }
             };
-            let apply_prior = request.sort == Sort::Relevance;
-            let mut candidates = self.candidates(searcher, top, apply_prior)?;
+            let mut candidates = self.candidates(searcher, top, !with_priors)?;
             candidates.sort_by(|a, b| compare(request.sort, a, b));
             let mut ahead = Vec::new();
             let mut behind = Vec::new();
@@ -527,45 +534,67 @@ impl SearchIndex {
             .collect()
     }
 
-    /// For each text of the page, every paragraph with that text that passes the request's
-    /// filters, and where it is. (A paragraph with the same words matches the same words of the
-    /// query.)
+    /// For each text of the page, the other paragraphs with that text that pass the request's
+    /// filters (a paragraph with the same words matches the same words of the query).
     fn copies(
         &self,
         searcher: &Searcher,
         request: &SearchRequest,
         page: &[Candidate],
-    ) -> Result<HashMap<u64, Vec<(DocAddress, Location)>>> {
+    ) -> Result<HashMap<u64, Copies>> {
         let filters = self.filters(request)?;
         let on_page: HashSet<DocAddress> = page.iter().map(|candidate| candidate.address).collect();
         let texts: HashSet<u64> = page.iter().map(|candidate| candidate.text_hash).collect();
-        let mut found = HashMap::new();
-        for text_hash in texts {
-            let term = Term::from_field_u64(self.fields.text_hash, text_hash);
-            let mut clauses = vec![(
-                Occur::Must,
-                Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-            )];
-            clauses.extend(
-                filters
-                    .iter()
-                    .map(|(occur, filter)| (*occur, filter.box_clone())),
-            );
-            let mut copies = Vec::new();
-            for address in searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)? {
-                if !on_page.contains(&address) {
-                    let doc: TantivyDocument = searcher.doc(address)?;
-                    copies.push((address, Stored::new(&self.fields, &doc)));
-                }
-            }
-            copies.sort_by(|a, b| (&a.1.doc, a.1.paragraph).cmp(&(&b.1.doc, b.1.paragraph)));
-            let copies = copies
-                .into_iter()
-                .map(|(address, stored)| (address, stored.location()))
-                .collect();
-            found.insert(text_hash, copies);
-        }
-        Ok(found)
+        texts
+            .into_iter()
+            .map(|text_hash| {
+                let copies = self.copies_of(searcher, text_hash, &filters, &on_page)?;
+                Ok((text_hash, copies))
+            })
+            .collect()
+    }
+
+    /// The paragraphs whose text hashes to `text_hash` and that pass `filters`, but for those in
+    /// `except`: the first [`MAX_COPIES_LISTED`] in the index, in reference order, and how many
+    /// there are in all. (A text copied a hundred times would otherwise cost a hundred reads of
+    /// the store.)
+    pub(crate) fn copies_of(
+        &self,
+        searcher: &Searcher,
+        text_hash: u64,
+        filters: &[(Occur, Box<dyn Query>)],
+        except: &HashSet<DocAddress>,
+    ) -> Result<Copies> {
+        let term = Term::from_field_u64(self.fields.text_hash, text_hash);
+        let mut clauses = vec![(
+            Occur::Must,
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+        )];
+        clauses.extend(
+            filters
+                .iter()
+                .map(|(occur, filter)| (*occur, filter.box_clone())),
+        );
+        let mut addresses: Vec<DocAddress> = searcher
+            .search(&BooleanQuery::new(clauses), &DocSetCollector)?
+            .into_iter()
+            .filter(|address| !except.contains(address))
+            .collect();
+        addresses.sort();
+        let total = addresses.len();
+        let mut listed = addresses
+            .into_iter()
+            .take(MAX_COPIES_LISTED)
+            .map(|address| {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                Ok(Stored::new(&self.fields, &doc))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        listed.sort_by(|a, b| (&a.doc, a.paragraph).cmp(&(&b.doc, b.paragraph)));
+        Ok(Copies {
+            listed: listed.iter().map(Stored::location).collect(),
+            total,
+        })
     }
 
     /// The address of the paragraph a reference names.

@@ -114,7 +114,8 @@ fn show_json_has_the_documented_keys() {
                     "date": "2021-06-01",
                     "url": "https://example.org/rosa/goal-misgeneralization"
                 }
-            ]
+            ],
+            "also_in_total": 2
         })
     );
     let passage = indexed.command_json("show", &["--context", "2", "forum/goal-post.md#3"]);

@@ -118,8 +118,10 @@ struct HitOutput {
     snippet: String,
     /// The whole paragraph.
     text: String,
-    /// References of copies of the same paragraph in other files.
+    /// References of copies of the same paragraph in other files (at most 10).
     also_in: Vec<String>,
+    /// How many copies there are in all.
+    also_in_total: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -137,8 +139,10 @@ struct PassageOutput {
     before: Vec<String>,
     /// Paragraphs after it in the same document, nearest first.
     after: Vec<String>,
-    /// References of copies of the same paragraph in other files.
+    /// References of copies of the same paragraph in other files (at most 10).
     also_in: Vec<String>,
+    /// How many copies there are in all.
+    also_in_total: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -302,6 +306,7 @@ fn hit_output(hit: Hit) -> HitOutput {
         snippet: hit.snippet,
         text: hit.text,
         also_in: hit.also_in.into_iter().map(|copy| copy.reference).collect(),
+        also_in_total: hit.also_in_total,
     }
 }
 
@@ -322,6 +327,7 @@ fn passage_output(passage: Passage) -> PassageOutput {
             .into_iter()
             .map(|copy| copy.reference)
             .collect(),
+        also_in_total: passage.also_in_total,
     }
 }
 
