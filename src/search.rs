@@ -32,7 +32,7 @@ const RESCORE_DEPTH: usize = 60;
 /// word's hits would cost more than the rest of the query.
 pub const MAX_COUNTED_HITS: usize = 1_000;
 /// Copies of a paragraph listed with it, at most (the rest are counted).
-pub const MAX_COPIES_LISTED: usize = 10;
+pub const MAX_COPIES_LISTED: usize = 3;
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
 /// A query and how to present its hits.

@@ -448,7 +448,7 @@ fn hits_are_counted_up_to_a_thousand_and_copies_count_once() {
     let far = indexed.json(&["--offset", "1045", "--per-doc", "0", "oversight"]);
     assert_eq!(hits(&far).len(), 6);
 
-    // 1,051 paragraphs, but two texts; ten of the 1,049 other copies are listed, the first ones.
+    // 1,051 paragraphs, but two texts; three of the 1,049 other copies are listed, the first ones.
     let debate = indexed.json(&["debate"]);
     assert_eq!(debate["total_hits"], 2);
     assert_eq!(debate["total_hits_exact"], true);
@@ -459,7 +459,7 @@ fn hits_are_counted_up_to_a_thousand_and_copies_count_once() {
     assert_eq!(copied["also_in_total"], 1_049);
     assert_eq!(
         also_in(copied),
-        [4, 6, 8, 10, 12, 14, 16, 18, 20, 22].map(|n| format!("notes/many.txt#{n}"))
+        [4, 6, 8].map(|n| format!("notes/many.txt#{n}"))
     );
     let separate = indexed.json(&["--no-dedup", "debate"]);
     assert_eq!(separate["total_hits"], 1_000);

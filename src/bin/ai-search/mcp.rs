@@ -118,7 +118,7 @@ struct HitOutput {
     snippet: String,
     /// The whole paragraph.
     text: String,
-    /// References of copies of the same paragraph in other files (at most 10).
+    /// References of copies of the same paragraph in other files (at most 3).
     also_in: Vec<String>,
     /// How many copies there are in all.
     also_in_total: usize,
@@ -139,7 +139,7 @@ struct PassageOutput {
     before: Vec<String>,
     /// Paragraphs after it in the same document, nearest first.
     after: Vec<String>,
-    /// References of copies of the same paragraph in other files (at most 10).
+    /// References of copies of the same paragraph in other files (at most 3).
     also_in: Vec<String>,
     /// How many copies there are in all.
     also_in_total: usize,
