@@ -1,5 +1,6 @@
 //! Counting paragraphs: by author and topic (facets), by year (timeline), and the number of hits.
-//! Every count covers all the paragraphs a query matches, read from fast fields by collectors.
+//! Facets and timelines cover all the paragraphs a query matches, read from fast fields by
+//! collectors; the number of hits is counted up to a limit.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -7,10 +8,8 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::EnableScoring;
-use tantivy::query::{AllQuery, Query};
-use tantivy::TERMINATED;
-use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
+use tantivy::query::{AllQuery, EnableScoring, Query};
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use crate::date::IsoDate;
 use crate::error::Result;
@@ -270,8 +269,8 @@ impl SegmentCollector for YearCountsSegment {
 
 /// The number of paragraphs `query` matches, counted up to `limit`; with `distinct_texts`,
 /// paragraphs with the same normalised text count once. Returns the count and whether it is
-/// exact: past `limit` it stops counting (an exact count would visit every match, which costs
-/// more than answering the query does on a large corpus).
+/// exact: on finding more than `limit` it stops counting and returns `limit` (an exact count
+/// would visit every match, which costs more than answering the query does on a large corpus).
 pub(crate) fn count_matches(
     searcher: &Searcher,
     query: &dyn Query,
@@ -283,7 +282,7 @@ pub(crate) fn count_matches(
     let mut count = 0;
     let mut texts = FxHashSet::default();
     if distinct_texts {
-        texts.reserve(limit);
+        texts.reserve(limit + 1);
     }
     for segment in searcher.segment_readers() {
         let text_hash = if distinct_texts {
@@ -302,7 +301,7 @@ pub(crate) fn count_matches(
                     }
                     _ => count += 1,
                 }
-                if count + texts.len() >= limit {
+                if count + texts.len() > limit {
                     return Ok((limit, false));
                 }
             }

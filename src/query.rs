@@ -7,7 +7,6 @@
 //! that use the operator syntax (AND, OR, NOT, +, -, field:) go to tantivy's query parser; when
 //! that fails they are read as free text, with a notice.
 
-use crate::rescore::Ranking;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser, TermQuery,
 };
@@ -27,6 +26,7 @@ use tantivy::{Searcher, Term};
 
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
+use crate::rescore::Ranking;
 use crate::schema::names;
 
 /// Longest query accepted, in characters.
@@ -58,8 +58,8 @@ const CORRECTION_RATIO: u64 = 20;
 /// The query to run, and what to tell the user about how it was read.
 pub(crate) struct Plan {
     /// Selects the paragraphs that match, with a first, cheaper score: the words' BM25 over the
-    /// paragraph and its headings, as a flat union of terms where it can be, so that tantivy's
-    /// block-max WAND can skip paragraphs that cannot reach the top.
+    /// paragraph's text and its document's topic, as a flat union of terms where it can be, so
+    /// that tantivy's block-max WAND can skip paragraphs that cannot reach the top.
     pub matching: Box<dyn Query>,
     /// Scores the best paragraphs by `matching` again, with every bonus; `None` when the first
     /// score is the ranking.
