@@ -192,17 +192,9 @@ impl SearchIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let plan = query::plan(self, &searcher, &request.query)?;
-        let filters = self.filters(request)?;
-        let query: Box<dyn Query> = if filters.is_empty() {
-            plan.matching.box_clone()
-        } else {
-            let mut clauses = vec![(Occur::Must, plan.matching.box_clone())];
-            clauses.extend(filters);
-            Box::new(BooleanQuery::new(clauses))
-        };
         let mut results = self.results(
             &searcher,
-            &*query,
+            &*plan.matching,
             plan.ranking.as_ref(),
             &*plan.matching,
             request,
@@ -232,7 +224,7 @@ impl SearchIndex {
                 self.fields.text,
                 vec![tantivy::schema::OwnedValue::Str(words.join(" "))],
             )]);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+        let clauses: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Must, Box::new(like)),
             (
                 Occur::MustNot,
@@ -252,7 +244,6 @@ impl SearchIndex {
                 )),
             ),
         ];
-        clauses.extend(self.filters(request)?);
         let query = BooleanQuery::new(clauses);
         // Snippets show where the paragraph's own words are.
         let mut analyzer = self.index.tokenizer_for_field(self.fields.text)?;
@@ -327,20 +318,34 @@ impl SearchIndex {
             .collect())
     }
 
-    /// The page of hits of `query` that `request` asks for, with counts and facets. With
-    /// `rescore`, the best hits by `query`'s score are ranked again by `rescore`'s.
+    /// The page of hits of `matching` within the request's filters that `request` asks for, with
+    /// counts and facets. With `rescore`, the best hits by `matching`'s score are ranked again by
+    /// `rescore`'s.
     fn results(
         &self,
         searcher: &Searcher,
-        query: &dyn Query,
+        matching: &dyn Query,
         rescore: Option<&Ranking>,
         highlight: &dyn Query,
         request: &SearchRequest,
     ) -> Result<SearchResults> {
+        let filters = self.filters(request)?;
+        let query: Box<dyn Query> = if filters.is_empty() {
+            matching.box_clone()
+        } else {
+            let mut clauses = vec![(Occur::Must, matching.box_clone())];
+            clauses.extend(
+                filters
+                    .iter()
+                    .map(|(occur, filter)| (*occur, filter.box_clone())),
+            );
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let query = &*query;
         let (total_hits, total_hits_exact, page) =
             self.ranked_page(searcher, query, rescore, request)?;
         let mut also_in = if request.dedup && !page.is_empty() {
-            self.copies(searcher, request, &page)?
+            self.copies(searcher, &filters, &page)?
         } else {
             HashMap::new()
         };
@@ -442,11 +447,7 @@ impl SearchIndex {
                     };
                     let top_docs = TopDocs::with_limit(depth).order_by_score();
                     let top = searcher.search(query, &top_docs)?;
-                    let exhausted = top.len() < depth;
-                    match rescore {
-                        Some(ranking) => (exhausted, ranking.rescore(searcher, top)?, false),
-                        None => (exhausted, top, false),
-                    }
+                    (top.len() < depth, top, false)
                 }
                 Sort::Newest | Sort::Oldest => {
                     let sort = request.sort;
@@ -470,12 +471,14 @@ impl SearchIndex {
                         .into_iter()
                         .map(|((_, score), address)| (score, address))
                         .collect();
-                    // Within a day, the best match first by the whole ranking.
-                    match rescore {
-                        Some(ranking) => (exhausted, ranking.rescore(searcher, top)?, false),
-                        None => (exhausted, top, true),
-                    }
+                    (exhausted, top, true)
                 }
+            };
+            // Under every order, the best match first by the whole ranking (within a day, under
+            // the date orders).
+            let (top, with_priors) = match rescore {
+                Some(ranking) => (ranking.rescore(searcher, top)?, false),
+                None => (top, with_priors),
             };
             let mut candidates = self.candidates(searcher, top, !with_priors)?;
             candidates.sort_by(|a, b| compare(request.sort, a, b));
@@ -534,21 +537,20 @@ impl SearchIndex {
             .collect()
     }
 
-    /// For each text of the page, the other paragraphs with that text that pass the request's
-    /// filters (a paragraph with the same words matches the same words of the query).
+    /// For each text of the page, the other paragraphs with that text that pass `filters` (a
+    /// paragraph with the same words matches the same words of the query).
     fn copies(
         &self,
         searcher: &Searcher,
-        request: &SearchRequest,
+        filters: &[(Occur, Box<dyn Query>)],
         page: &[Candidate],
     ) -> Result<HashMap<u64, Copies>> {
-        let filters = self.filters(request)?;
         let on_page: HashSet<DocAddress> = page.iter().map(|candidate| candidate.address).collect();
         let texts: HashSet<u64> = page.iter().map(|candidate| candidate.text_hash).collect();
         texts
             .into_iter()
             .map(|text_hash| {
-                let copies = self.copies_of(searcher, text_hash, &filters, &on_page)?;
+                let copies = self.copies_of(searcher, text_hash, filters, &on_page)?;
                 Ok((text_hash, copies))
             })
             .collect()
@@ -704,22 +706,20 @@ impl SearchIndex {
             let expected = number.checked_add_signed(offset);
             Ok((stored.doc == doc && Some(stored.paragraph) == expected).then_some(stored.text))
         };
-        let mut before = Vec::new();
-        for offset in 1..=context as i64 {
-            match neighbour(-offset)? {
-                Some(text) => before.push(text),
-                None => break,
+        // Up to `context` paragraphs on one side (`step` -1 or 1), nearest first.
+        let side = |step: i64| -> Result<Vec<String>> {
+            let mut texts = Vec::new();
+            for offset in 1..=context as i64 {
+                match neighbour(step * offset)? {
+                    Some(text) => texts.push(text),
+                    None => break,
+                }
             }
-        }
+            Ok(texts)
+        };
+        let mut before = side(-1)?;
         before.reverse();
-        let mut after = Vec::new();
-        for offset in 1..=context as i64 {
-            match neighbour(offset)? {
-                Some(text) => after.push(text),
-                None => break,
-            }
-        }
-        Ok((before, after))
+        Ok((before, side(1)?))
     }
 }
 
