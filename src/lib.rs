@@ -49,6 +49,7 @@ pub mod corpus;
 mod date;
 mod error;
 mod facets;
+mod first_stage;
 mod index;
 mod indexer;
 mod passage;

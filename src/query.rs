@@ -61,6 +61,9 @@ pub(crate) struct Plan {
     /// paragraph's text and its document's topic, as a flat union of terms where it can be, so
     /// that tantivy's block-max WAND can skip paragraphs that cannot reach the top.
     pub matching: Box<dyn Query>,
+    /// When `matching` holds phrases (a quoted phrase, a word made of parts), which block-max
+    /// WAND cannot prune: a cheaper way to the same paragraphs for the first stage.
+    pub first_stage: Option<FirstStage>,
     /// Scores the best paragraphs by `matching` again, with every bonus; `None` when the first
     /// score is the ranking.
     pub ranking: Option<Ranking>,
@@ -68,6 +71,29 @@ pub(crate) struct Plan {
     pub corrections: Vec<(String, String)>,
     /// Things the user should know, such as syntax that was ignored.
     pub notices: Vec<String>,
+}
+
+/// A flat union of terms that finds every paragraph a query finds (and more), and what those
+/// paragraphs must also match to be the query's.
+pub(crate) struct FirstStage {
+    /// Ranks the paragraphs.
+    pub scoring: Box<dyn Query>,
+    /// The paragraphs the query finds are those where, in every group, one of the queries
+    /// matches.
+    pub required: Vec<Vec<Box<dyn Query>>>,
+}
+
+/// The clauses a query's units add up to.
+#[derive(Default)]
+struct Clauses {
+    /// The matching query's: a quoted phrase must match, a word may.
+    matching: Vec<(Occur, Box<dyn Query>)>,
+    /// The first stage's terms.
+    terms: Vec<(Occur, Box<dyn Query>)>,
+    /// The ways each quoted phrase matches.
+    required: Vec<Vec<Box<dyn Query>>>,
+    /// The ways each other unit matches.
+    optional: Vec<Box<dyn Query>>,
 }
 
 /// One thing to match: a word, a word made of parts (`mesa-optimizer`, `GPT-2`), or a phrase.
@@ -120,6 +146,7 @@ pub(crate) fn plan(index: &SearchIndex, searcher: &Searcher, query: &str) -> Res
             Ok(parsed) => {
                 return Ok(Plan {
                     matching: parsed,
+                    first_stage: None,
                     ranking: None,
                     corrections: Vec::new(),
                     notices: Vec::new(),
@@ -308,11 +335,11 @@ impl<'a> Planner<'a> {
         }
 
         let mut ranking = Ranking::default();
-        let mut matching = Vec::new();
+        let mut clauses = Clauses::default();
         // The coverage bonuses count words in the paragraph itself, not in its headings.
         let in_text: Vec<Vec<usize>> = units
             .iter()
-            .map(|unit| self.add_unit(unit, &mut ranking, &mut matching))
+            .map(|unit| self.add_unit(unit, &mut ranking, &mut clauses))
             .collect();
         if units.len() >= 2 {
             ranking.coverage(in_text.clone(), units.len(), ALL_TERMS_BOOST);
@@ -335,7 +362,7 @@ impl<'a> Planner<'a> {
                         stem: joined,
                         typed: None,
                     };
-                    self.add_unit(&unit, &mut ranking, &mut matching);
+                    self.add_unit(&unit, &mut ranking, &mut clauses);
                 }
             }
             let stems: Vec<&str> = pair.iter().flat_map(Unit::stems).collect();
@@ -345,30 +372,47 @@ impl<'a> Planner<'a> {
                 ranking.scored_clause(Box::new(phrase), PROXIMITY_BOOST);
             }
         }
+        let has_phrases = units.iter().any(|unit| !matches!(unit, Unit::Word { .. }));
+        let Clauses {
+            matching,
+            terms,
+            mut required,
+            optional,
+        } = clauses;
+        // Where no phrase must match, any word will do.
+        if required.is_empty() {
+            required.push(optional);
+        }
         Ok(Plan {
             matching: Box::new(BooleanQuery::new(matching)),
+            first_stage: has_phrases.then(|| FirstStage {
+                scoring: Box::new(BooleanQuery::new(terms)),
+                required,
+            }),
             ranking: Some(ranking),
             corrections,
             notices,
         })
     }
 
-    /// Adds what a unit scores to `ranking` and how it matches to `matching`: a quoted phrase
+    /// Adds what a unit scores to `ranking`, and how it matches to `clauses`: a quoted phrase
     /// must be there, a word may. Returns the numbers of its clauses in the paragraph's text.
-    fn add_unit(
-        &self,
-        unit: &Unit,
-        ranking: &mut Ranking,
-        matching: &mut Vec<(Occur, Box<dyn Query>)>,
-    ) -> Vec<usize> {
+    fn add_unit(&self, unit: &Unit, ranking: &mut Ranking, clauses: &mut Clauses) -> Vec<usize> {
         let mut in_text = Vec::new();
+        // The ways the unit matches: any one will do.
         let mut alternatives = Vec::new();
         for (field, boost) in self.all_fields() {
+            // A word in a section heading ranks a paragraph higher, but is not enough to match:
+            // that would make the first stage slower for little.
+            if field != self.index.fields.section {
+                for stem in self.first_stage_stems(unit) {
+                    let term = boosted(term_query(field, stem), boost);
+                    clauses.terms.push((Occur::Should, term));
+                }
+            }
             for clause in self.unit_clauses(unit, field) {
-                // A word in a section heading ranks a paragraph higher, but is not enough to
-                // match: that would make the first stage slower for little.
                 if field != self.index.fields.section {
-                    alternatives.push((Occur::Should, boosted(clause.box_clone(), boost)));
+                    alternatives.push(boosted(clause.box_clone(), boost));
                 }
                 let number = ranking.scored_clause(clause, boost);
                 if field == self.index.fields.text {
@@ -376,11 +420,24 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        let copies = || alternatives.iter().map(|query| query.box_clone()).collect();
         match unit {
             Unit::Phrase { .. } => {
-                matching.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))))
+                clauses.required.push(copies());
+                let any = alternatives
+                    .into_iter()
+                    .map(|alternative| (Occur::Should, alternative))
+                    .collect();
+                let any: Box<dyn Query> = Box::new(BooleanQuery::new(any));
+                clauses.matching.push((Occur::Must, any));
             }
-            _ => matching.extend(alternatives),
+            _ => {
+                clauses.optional.extend(copies());
+                let any = alternatives
+                    .into_iter()
+                    .map(|alternative| (Occur::Should, alternative));
+                clauses.matching.extend(any);
+            }
         }
         in_text
     }
@@ -394,6 +451,33 @@ impl<'a> Planner<'a> {
             (fields.topic, TOPIC_BOOST),
             (fields.section, SECTION_BOOST),
         ]
+    }
+
+    /// The stems by which the first stage finds a unit: every paragraph where the unit matches
+    /// has them all, and the first stage needs only one. A phrase's stop words are left out
+    /// (unless it has nothing else): they would add long lists of paragraphs for little score.
+    fn first_stage_stems<'u>(&self, unit: &'u Unit) -> Vec<&'u str> {
+        match unit {
+            Unit::Word { stem, .. } => vec![stem],
+            Unit::Compound { stems, joined } => {
+                let mut all: Vec<&str> = stems.iter().map(String::as_str).collect();
+                all.push(joined);
+                all
+            }
+            Unit::Phrase { stems } => {
+                let all = unit.stems();
+                let content: Vec<&str> = stems
+                    .iter()
+                    .map(|(_, stem)| stem.as_str())
+                    .filter(|stem| !self.is_stop_word(stem))
+                    .collect();
+                if content.is_empty() {
+                    all
+                } else {
+                    content
+                }
+            }
+        }
     }
 
     /// The query for one unit: in the paragraph, the topic or the section heading.

@@ -19,9 +19,10 @@ use tantivy::{DocAddress, Score, Searcher, SegmentOrdinal, SegmentReader, Tantiv
 use crate::date::IsoDate;
 use crate::error::{Error, Result};
 use crate::facets::{count_matches, Facets, Timeline};
+use crate::first_stage::best_paragraphs;
 use crate::index::SearchIndex;
 use crate::passage::{Location, PassageRef};
-use crate::query;
+use crate::query::{self, FirstStage};
 use crate::rescore::Ranking;
 use crate::schema::{names, Fields};
 
@@ -195,6 +196,7 @@ impl SearchIndex {
         let mut results = self.results(
             &searcher,
             &*plan.matching,
+            plan.first_stage.as_ref(),
             plan.ranking.as_ref(),
             &*plan.matching,
             request,
@@ -261,7 +263,7 @@ impl SearchIndex {
             }
         }
         let highlight = BooleanQuery::new(terms);
-        self.results(&searcher, &query, None, &highlight, request)
+        self.results(&searcher, &query, None, None, &highlight, request)
     }
 
     /// The words of `text` that are not stop words.
@@ -319,12 +321,14 @@ impl SearchIndex {
     }
 
     /// The page of hits of `matching` within the request's filters that `request` asks for, with
-    /// counts and facets. With `rescore`, the best hits by `matching`'s score are ranked again by
-    /// `rescore`'s.
+    /// counts and facets. The hits are ranked first by `matching`'s score, or by `first_stage`'s
+    /// (see [`query::Plan::first_stage`]) when there are no filters; with `rescore`, the best of
+    /// them are ranked again by `rescore`'s.
     fn results(
         &self,
         searcher: &Searcher,
         matching: &dyn Query,
+        first_stage: Option<&FirstStage>,
         rescore: Option<&Ranking>,
         highlight: &dyn Query,
         request: &SearchRequest,
@@ -342,8 +346,11 @@ impl SearchIndex {
             Box::new(BooleanQuery::new(clauses))
         };
         let query = &*query;
+        // With filters, the matching query's intersection with them is the cheaper first stage:
+        // the union of terms would bring up paragraphs the filters then throw away.
+        let first_stage = first_stage.filter(|_| filters.is_empty());
         let (total_hits, total_hits_exact, page) =
-            self.ranked_page(searcher, query, rescore, request)?;
+            self.ranked_page(searcher, query, first_stage, rescore, request)?;
         let mut also_in = if request.dedup && !page.is_empty() {
             self.copies(searcher, &filters, &page)?
         } else {
@@ -424,6 +431,7 @@ impl SearchIndex {
         &self,
         searcher: &Searcher,
         query: &dyn Query,
+        first_stage: Option<&FirstStage>,
         rescore: Option<&Ranking>,
         request: &SearchRequest,
     ) -> Result<(usize, bool, Vec<Candidate>)> {
@@ -445,8 +453,11 @@ impl SearchIndex {
                         Some(_) => fetch.max(RESCORE_DEPTH),
                         None => fetch,
                     };
-                    let top_docs = TopDocs::with_limit(depth).order_by_score();
-                    let top = searcher.search(query, &top_docs)?;
+                    let (scoring, required) = match first_stage {
+                        Some(stage) => (&*stage.scoring, &stage.required[..]),
+                        None => (query, &[][..]),
+                    };
+                    let top = best_paragraphs(searcher, scoring, required, depth, request.dedup)?;
                     (top.len() < depth, top, false)
                 }
                 Sort::Newest | Sort::Oldest => {

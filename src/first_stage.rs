@@ -1,0 +1,296 @@
+//! The first stage of ranking: the best paragraphs by a cheap score, at most one per text.
+//!
+//! tantivy's `TopDocs` keeps the best paragraphs whatever their text, so a passage copied into a
+//! hundred exports fills the top with its copies, and the page needs a second, deeper search.
+//! Here each text counts once, and the threshold that block-max WAND prunes with is the score of
+//! the worst text kept. The paragraphs can also be checked against required clauses, so that a
+//! query with phrases can be ranked by a flat union of its terms, which WAND prunes, and still
+//! keep only the paragraphs its phrases match: each phrase is then looked at only where a
+//! paragraph could make the top, instead of everywhere its words are.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
+use tantivy::columnar::Column;
+use tantivy::query::{EnableScoring, Query, Scorer, Weight};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SeekDangerResult, SegmentReader};
+
+use crate::error::Result;
+use crate::schema::names;
+
+/// The best `depth` paragraphs by `scoring`'s score among those that match, in every group of
+/// `required`, one of its queries; best first. With `distinct`, paragraphs with the same text
+/// hash count once, by the best of them (the first in the index among equals).
+pub(crate) fn best_paragraphs(
+    searcher: &Searcher,
+    scoring: &dyn Query,
+    required: &[Vec<Box<dyn Query>>],
+    depth: usize,
+    distinct: bool,
+) -> Result<Vec<(Score, DocAddress)>> {
+    if depth == 0 {
+        return Ok(Vec::new());
+    }
+    let weight = scoring.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let required = required
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|query| query.weight(EnableScoring::disabled_from_searcher(searcher)))
+                .collect::<tantivy::Result<Vec<_>>>()
+        })
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let mut best = Best::new(depth);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let ord = ord as u32;
+        let text_hash: Option<Column<u64>> = if distinct {
+            segment.fast_fields().u64(names::TEXT_HASH).ok()
+        } else {
+            None
+        };
+        let alive = segment.alive_bitset();
+        let mut required = Required::new(&required, segment)?;
+        weight.for_each_pruning(best.threshold(), segment, &mut |doc: DocId, score| {
+            let deleted = alive.is_some_and(|alive| alive.is_deleted(doc));
+            if !deleted && required.matches(doc) {
+                let address = DocAddress::new(ord, doc);
+                let key = match text_hash.as_ref().and_then(|column| column.first(doc)) {
+                    Some(hash) => Key::Text(hash),
+                    None => Key::Paragraph(address),
+                };
+                best.offer(key, score, address);
+            }
+            best.threshold()
+        })?;
+    }
+    Ok(best.into_sorted())
+}
+
+/// The required clauses' scorers in one segment, asked about paragraphs in increasing order.
+struct Required {
+    groups: Vec<Vec<Probe>>,
+}
+
+impl Required {
+    fn new(weights: &[Vec<Box<dyn Weight>>], segment: &SegmentReader) -> Result<Required> {
+        let groups = weights
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|weight| Probe::new(&**weight, segment))
+                    .collect()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Required { groups })
+    }
+
+    /// Whether paragraph `doc` (greater than any asked about before) matches a query of every
+    /// group.
+    fn matches(&mut self, doc: DocId) -> bool {
+        self.groups
+            .iter_mut()
+            .all(|group| group.iter_mut().any(|probe| probe.contains(doc)))
+    }
+}
+
+/// A scorer asked whether it matches given paragraphs. A phrase scorer's `seek` looks for the
+/// next paragraph with the phrase, checking the positions of every paragraph with its words on
+/// the way; `seek_danger` checks the target only.
+struct Probe {
+    scorer: Box<dyn Scorer>,
+    /// No paragraph before this one matches.
+    next: DocId,
+    /// Whether the scorer stands on `next` (else it may only be moved by `seek_danger`).
+    on_next: bool,
+}
+
+impl Probe {
+    fn new(weight: &dyn Weight, segment: &SegmentReader) -> Result<Probe> {
+        let scorer = weight.scorer(segment, 1.0)?;
+        let next = scorer.doc();
+        Ok(Probe {
+            scorer,
+            next,
+            on_next: true,
+        })
+    }
+
+    /// Whether the scorer matches `doc`; `doc` must grow from call to call.
+    fn contains(&mut self, doc: DocId) -> bool {
+        if doc < self.next {
+            return false;
+        }
+        if doc == self.next && self.on_next {
+            return true;
+        }
+        match self.scorer.seek_danger(doc) {
+            SeekDangerResult::Found => {
+                self.next = doc;
+                self.on_next = true;
+                true
+            }
+            SeekDangerResult::SeekLowerBound(bound) => {
+                self.next = bound;
+                self.on_next = false;
+                false
+            }
+        }
+    }
+}
+
+/// What counts once.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Text(u64),
+    Paragraph(DocAddress),
+}
+
+/// A candidate in the heap, worst first: lowest score, then latest address.
+#[derive(Clone, Copy)]
+struct Entry {
+    score: Score,
+    address: DocAddress,
+    key: Key,
+}
+
+impl Entry {
+    fn rank(&self) -> (Score, Reverse<DocAddress>) {
+        (self.score, Reverse(self.address))
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Entry) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Entry) -> Ordering {
+        let (score, address) = self.rank();
+        let (other_score, other_address) = other.rank();
+        score
+            .total_cmp(&other_score)
+            .then_with(|| address.cmp(&other_address))
+    }
+}
+
+/// The best `capacity` keys, each by its best paragraph so far.
+struct Best {
+    capacity: usize,
+    /// The best paragraph of each key kept.
+    kept: FxHashMap<Key, Entry>,
+    /// Every entry ever kept, worst on top; those no longer in `kept` are skipped on the way out.
+    heap: BinaryHeap<Reverse<Entry>>,
+}
+
+impl Best {
+    fn new(capacity: usize) -> Best {
+        Best {
+            capacity,
+            kept: FxHashMap::default(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// The score a paragraph must beat to be kept: the worst kept once there are enough.
+    fn threshold(&self) -> Score {
+        if self.kept.len() < self.capacity {
+            return Score::MIN;
+        }
+        self.heap
+            .peek()
+            .map_or(Score::MIN, |Reverse(worst)| worst.score)
+    }
+
+    fn offer(&mut self, key: Key, score: Score, address: DocAddress) {
+        let entry = Entry {
+            score,
+            address,
+            key,
+        };
+        match self.kept.get(&key) {
+            Some(kept) if *kept >= entry => return,
+            Some(_) => {}
+            None if self.kept.len() < self.capacity => {}
+            None => {
+                let worst = self.heap.peek().map(|Reverse(worst)| *worst);
+                match worst {
+                    Some(worst) if worst < entry => {
+                        self.heap.pop();
+                        self.kept.remove(&worst.key);
+                    }
+                    _ => return,
+                }
+            }
+        }
+        self.kept.insert(key, entry);
+        self.heap.push(Reverse(entry));
+        self.drop_stale();
+    }
+
+    /// Pops the entries on top of the heap that a better paragraph of their key replaced.
+    fn drop_stale(&mut self) {
+        while let Some(Reverse(top)) = self.heap.peek() {
+            if self.kept.get(&top.key) == Some(top) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    fn into_sorted(self) -> Vec<(Score, DocAddress)> {
+        let mut entries: Vec<Entry> = self.kept.into_values().collect();
+        entries.sort_by(|a, b| b.cmp(a));
+        entries
+            .into_iter()
+            .map(|entry| (entry.score, entry.address))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(doc: u32) -> DocAddress {
+        DocAddress::new(0, doc)
+    }
+
+    #[test]
+    fn each_text_counts_once_by_its_best_paragraph() {
+        let mut best = Best::new(2);
+        best.offer(Key::Text(1), 1.0, address(0));
+        best.offer(Key::Text(2), 2.0, address(1));
+        assert_eq!(best.threshold(), 1.0);
+        // A better copy of text 1 replaces the first; the threshold follows.
+        best.offer(Key::Text(1), 3.0, address(2));
+        assert_eq!(best.threshold(), 2.0);
+        // A third text better than the worst pushes it out.
+        best.offer(Key::Text(3), 2.5, address(3));
+        assert_eq!(
+            best.into_sorted(),
+            vec![(3.0, address(2)), (2.5, address(3))]
+        );
+    }
+
+    #[test]
+    fn equal_scores_keep_the_first_paragraph() {
+        let mut best = Best::new(1);
+        best.offer(Key::Paragraph(address(5)), 1.0, address(5));
+        best.offer(Key::Paragraph(address(9)), 1.0, address(9));
+        best.offer(Key::Text(7), 1.0, address(3));
+        assert_eq!(best.into_sorted(), vec![(1.0, address(3))]);
+    }
+}
