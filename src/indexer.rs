@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,8 @@ use crate::schema::{self, Fields, SCHEMA_VERSION};
 const LOCK_FILE: &str = "ai-search.lock";
 /// Manifest files are `ai-search-manifest-<generation>.json`.
 const MANIFEST_PREFIX: &str = "ai-search-manifest-";
+/// Bytes of paragraphs that may wait in tantivy's queue for its indexing threads.
+const MAX_QUEUED_BYTES: usize = 32 << 20;
 
 /// How to build an index.
 #[derive(Clone, Debug)]
@@ -150,7 +152,7 @@ pub fn build_index(
         (Some(payload), false) => read_manifest(index_dir, payload)?,
         _ => Manifest::new(),
     };
-    let mut writer: IndexWriter = match options.threads {
+    let mut writer: IndexWriter<Queued> = match options.threads {
         0 => index.writer(options.memory_budget),
         n => index.writer_with_num_threads(n, options.memory_budget),
     }
@@ -324,7 +326,7 @@ fn process_files(
     files: &[(CorpusFile, Stat)],
     old_manifest: &Manifest,
     fields: &Fields,
-    writer: &IndexWriter,
+    writer: &IndexWriter<Queued>,
     options: &IndexOptions,
     reread_all: bool,
     progress: &dyn Progress,
@@ -335,6 +337,7 @@ fn process_files(
     }
     .min(files.len().max(1));
     let next = AtomicUsize::new(0);
+    let backlog = Arc::new(Backlog::default());
     let outcomes: Mutex<Vec<Option<Outcome>>> =
         Mutex::new(std::iter::repeat_with(|| None).take(files.len()).collect());
     let failure: Mutex<Option<Error>> = Mutex::new(None);
@@ -346,7 +349,7 @@ fn process_files(
                     break;
                 };
                 let old = old_manifest.get(&file.relative);
-                match process_file(file, *stat, old, reread_all, fields, writer) {
+                match process_file(file, *stat, old, reread_all, fields, writer, &backlog) {
                     Ok(outcome) => {
                         outcomes.lock().expect("no panics while held")[i] = Some(outcome)
                     }
@@ -381,7 +384,8 @@ fn process_file(
     old: Option<&FileRecord>,
     reread: bool,
     fields: &Fields,
-    writer: &IndexWriter,
+    writer: &IndexWriter<Queued>,
+    backlog: &Arc<Backlog>,
 ) -> Result<Outcome> {
     let unchanged = |old: &&FileRecord| !reread && old.size == stat.size && old.mtime == stat.mtime;
     if let Some(old) = old.filter(unchanged) {
@@ -413,12 +417,21 @@ fn process_file(
             writer.delete_term(Term::from_field_text(fields.path, &file.relative));
             replaced = true;
         }
+        let mut ticket = Some(backlog.enter(queued_bytes(&document)));
+        let count = document.paragraphs.len();
         // One batch: a document's paragraphs go to one segment, side by side and in order, where
-        // search finds a hit's context without a query.
+        // search finds a hit's context without a query. The ticket goes with the last paragraph.
         let batch: Vec<_> = tantivy_documents(fields, &document)
-            .map(UserOperation::Add)
+            .enumerate()
+            .map(|(i, doc)| {
+                let ticket = if i + 1 == count { ticket.take() } else { None };
+                UserOperation::Add(Queued {
+                    doc,
+                    _ticket: ticket,
+                })
+            })
             .collect();
-        let count = batch.len() as u64;
+        let count = count as u64;
         if let Err(err) = writer.run(batch) {
             failure = Some(err);
             return;
@@ -453,6 +466,91 @@ fn process_file(
         }
         Err(problem) => Ok(Outcome::Skipped(problem)),
     }
+}
+
+/// A paragraph on its way to tantivy's indexing threads. tantivy's queue holds 10,000 batches (a
+/// document's paragraphs each) whatever their size: the reading threads, faster than the
+/// indexing ones, would keep it full, and at a gigabyte of corpus that was half the indexer's
+/// memory. So each batch holds a [`Ticket`] from the [`Backlog`] until it is indexed.
+struct Queued {
+    doc: TantivyDocument,
+    _ticket: Option<Ticket>,
+}
+
+impl tantivy::Document for Queued {
+    type Value<'a> = <TantivyDocument as tantivy::Document>::Value<'a>;
+    type FieldsValuesIter<'a> = <TantivyDocument as tantivy::Document>::FieldsValuesIter<'a>;
+
+    fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
+        self.doc.iter_fields_and_values()
+    }
+}
+
+/// The bytes of paragraphs waiting in tantivy's queue.
+#[derive(Default)]
+struct Backlog {
+    queued: Mutex<usize>,
+    drained: Condvar,
+}
+
+impl Backlog {
+    /// Waits until the queue has room for `bytes` more (or nothing left it for a second: the
+    /// indexing threads may have stopped on an error, which the writer then reports), and counts
+    /// them in.
+    fn enter(self: &Arc<Backlog>, bytes: usize) -> Ticket {
+        let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+        while *queued > 0 && *queued + bytes > MAX_QUEUED_BYTES {
+            let before = *queued;
+            let (after, _) = self
+                .drained
+                .wait_timeout(queued, Duration::from_secs(1))
+                .unwrap_or_else(PoisonError::into_inner);
+            queued = after;
+            if *queued == before {
+                break;
+            }
+        }
+        *queued += bytes;
+        Ticket {
+            backlog: Arc::clone(self),
+            bytes,
+        }
+    }
+}
+
+/// Room taken in the [`Backlog`], given back when dropped.
+struct Ticket {
+    backlog: Arc<Backlog>,
+    bytes: usize,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut queued = self
+            .backlog
+            .queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *queued -= self.bytes;
+        self.backlog.drained.notify_all();
+    }
+}
+
+/// About what a document's paragraphs take in memory as tantivy documents: each carries the
+/// document's metadata.
+fn queued_bytes(document: &Document) -> usize {
+    let metadata = document.key.len()
+        + document.path.len()
+        + 2 * document.topic.len()
+        + document.tags.iter().map(String::len).sum::<usize>()
+        + 2 * document.authors.iter().map(String::len).sum::<usize>()
+        + document.url.as_ref().map_or(0, String::len)
+        + 256;
+    document
+        .paragraphs
+        .iter()
+        .map(|paragraph| paragraph.text.len() + metadata)
+        .sum()
 }
 
 /// xxh3 hash of a file's content, read in blocks.
@@ -596,7 +694,7 @@ fn remove_stale_manifests(dir: &Path, current: &str) {
 /// records only which documents hold a word): the tokenizer then sees each word once, not at every
 /// use. Corrections and splits of joined words are made of letters only.
 fn vocabulary(document: &Document) -> String {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     let mut words = String::new();
     for paragraph in &document.paragraphs {
         for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
@@ -666,4 +764,27 @@ fn tantivy_documents<'a>(
             }
             doc
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_backlog_waits_for_room() {
+        let backlog = Arc::new(Backlog::default());
+        let full = backlog.enter(MAX_QUEUED_BYTES);
+        let indexer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(full);
+        });
+        // Room comes only when the first ticket is given back.
+        let next = backlog.enter(1);
+        assert_eq!(*backlog.queued.lock().unwrap(), 1);
+        indexer.join().unwrap();
+        drop(next);
+        assert_eq!(*backlog.queued.lock().unwrap(), 0);
+        // An empty backlog takes a document of any size.
+        let _huge = backlog.enter(2 * MAX_QUEUED_BYTES);
+    }
 }

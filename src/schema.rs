@@ -210,6 +210,37 @@ pub fn doc_hash(key: &str) -> u64 {
 /// punctuation, one space apart. Copies of a passage from different exports (Markdown or plain
 /// text, curly or straight quotes, other line breaks) get the same value.
 pub fn text_hash(text: &str) -> u64 {
+    // A capital sigma lower-cases by its place in the word, which only `str::to_lowercase` knows.
+    if text.contains('\u{3a3}') {
+        return fnv1a(normalized_words(text).bytes());
+    }
+    // The same bytes as `normalized_words`, hashed as they come: no string is built.
+    let mut hash = FNV_OFFSET;
+    let mut feed = |byte: u8| hash = (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+    let (mut in_word, mut started) = (false, false);
+    for c in text.chars() {
+        if !c.is_alphanumeric() {
+            in_word = false;
+            continue;
+        }
+        if !in_word && started {
+            feed(b' ');
+        }
+        (in_word, started) = (true, true);
+        if c.is_ascii() {
+            feed(c.to_ascii_lowercase() as u8);
+        } else {
+            let mut buffer = [0; 4];
+            for lower in c.to_lowercase() {
+                lower.encode_utf8(&mut buffer).bytes().for_each(&mut feed);
+            }
+        }
+    }
+    hash
+}
+
+/// The words of `text`, lower-cased, one space apart.
+fn normalized_words(text: &str) -> String {
     let mut words = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
@@ -219,12 +250,15 @@ pub fn text_hash(text: &str) -> u64 {
         normalized.push(' ');
         normalized.push_str(&word);
     }
-    fnv1a(normalized.bytes())
+    normalized
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
 fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
-    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    bytes.fold(FNV_OFFSET, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
     })
 }
 
@@ -370,6 +404,20 @@ mod tests {
             text_hash("alignment faking is \"real\"\n\nsee the  paper")
         );
         assert_ne!(hash, text_hash("Alignment faking is real; see the papers."));
+        // Hashed as it streams, the text gives the hash of its normalised words.
+        for text in [
+            "",
+            " -- ",
+            "Ünïcode ÇAFÉ İstanbul",
+            "ΣΟΦΟΣ σοφός",
+            "a1 b2—c3",
+        ] {
+            assert_eq!(
+                text_hash(text),
+                fnv1a(normalized_words(text).bytes()),
+                "{text}"
+            );
+        }
         assert_eq!(doc_hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 
