@@ -275,12 +275,18 @@ pub fn index_settings() -> tantivy::IndexSettings {
     }
 }
 
-/// Longest cache of stems an analyzer keeps before starting afresh.
+/// Most stems a thread keeps before starting afresh.
 const MAX_CACHED_STEMS: usize = 100_000;
 
+thread_local! {
+    /// The stems of the words this thread has seen, for every copy of the analyzer it uses:
+    /// tantivy's indexing threads keep theirs from segment to segment, and a query's snippets
+    /// find the words of earlier queries already stemmed.
+    static STEMS: std::cell::RefCell<FxHashMap<String, String>> = Default::default();
+}
+
 /// English (Snowball) stemming, with a cache of the words already stemmed: a corpus uses the same
-/// words over and over, and a hash look-up costs a fraction of the stemmer. Each copy of the
-/// analyzer (tantivy gives every indexing thread its own) has a cache of its own.
+/// words over and over, and a hash look-up costs a fraction of the stemmer.
 #[derive(Clone, Copy)]
 struct CachedStemmer;
 
@@ -291,7 +297,6 @@ impl TokenFilter for CachedStemmer {
         CachedStemmerFilter {
             inner: tokenizer,
             stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
-            stems: FxHashMap::default(),
         }
     }
 }
@@ -300,45 +305,44 @@ impl TokenFilter for CachedStemmer {
 struct CachedStemmerFilter<T> {
     inner: T,
     stemmer: frostem::Stemmer,
-    stems: FxHashMap<String, String>,
 }
 
 impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
-    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if self.stems.len() > MAX_CACHED_STEMS {
-            self.stems.clear();
-        }
         CachedStemmerStream {
             tail: self.inner.token_stream(text),
             stemmer: self.stemmer,
-            stems: &mut self.stems,
         }
     }
 }
 
-struct CachedStemmerStream<'a, T> {
+struct CachedStemmerStream<T> {
     tail: T,
     stemmer: frostem::Stemmer,
-    stems: &'a mut FxHashMap<String, String>,
 }
 
-impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
     fn advance(&mut self) -> bool {
         if !self.tail.advance() {
             return false;
         }
         let token = self.tail.token_mut();
-        let stem = match self.stems.get(&token.text) {
-            Some(stem) => stem,
-            None => {
-                let stem = self.stemmer.stem(&token.text).into_owned();
-                self.stems.entry(token.text.clone()).or_insert(stem)
-            }
-        };
-        token.text.clear();
-        token.text.push_str(stem);
+        STEMS.with_borrow_mut(|stems| {
+            let stem = match stems.get(&token.text) {
+                Some(stem) => stem,
+                None => {
+                    if stems.len() >= MAX_CACHED_STEMS {
+                        stems.clear();
+                    }
+                    let stem = self.stemmer.stem(&token.text).into_owned();
+                    stems.entry(token.text.clone()).or_insert(stem)
+                }
+            };
+            token.text.clear();
+            token.text.push_str(stem);
+        });
         true
     }
 
