@@ -10,7 +10,9 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use tantivy::columnar::Column;
 use tantivy::query::{EnableScoring, Query, Scorer, Weight};
@@ -18,6 +20,9 @@ use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SeekDangerResult, Segm
 
 use crate::error::Result;
 use crate::schema::names;
+
+/// Paragraphs in the index from which its segments are searched on several threads.
+const PARALLEL_MIN_PARAGRAPHS: u64 = 1_000_000;
 
 /// The best `depth` paragraphs by `scoring`'s score among those that match, in every group of
 /// `required`, one of its queries; best first. With `distinct`, paragraphs with the same text
@@ -42,9 +47,17 @@ pub(crate) fn best_paragraphs(
                 .collect::<tantivy::Result<Vec<_>>>()
         })
         .collect::<tantivy::Result<Vec<_>>>()?;
-    let mut best = Best::new(depth);
-    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-        let ord = ord as u32;
+    // The segments are searched side by side, the largest first. A segment's own threshold
+    // holds for all of them: its best paragraphs are in the whole index too. One just below it is
+    // shared, so that a paragraph of another segment that ties with it is still looked at, and
+    // ties go to the first paragraph in the index whatever the order the segments finish in.
+    let shared = SharedThreshold::default();
+    let segments = searcher.segment_readers();
+    let mut order: Vec<usize> = (0..segments.len()).collect();
+    order.sort_by_key(|&ord| std::cmp::Reverse(segments[ord].max_doc()));
+    let search = |ord: usize| -> Result<Best> {
+        let segment = &segments[ord];
+        let mut best = Best::new(depth);
         let text_hash: Option<Column<u64>> = if distinct {
             segment.fast_fields().u64(names::TEXT_HASH).ok()
         } else {
@@ -52,20 +65,80 @@ pub(crate) fn best_paragraphs(
         };
         let alive = segment.alive_bitset();
         let mut required = Required::new(&required, segment)?;
-        weight.for_each_pruning(best.threshold(), segment, &mut |doc: DocId, score| {
+        let mut threshold = shared.below();
+        weight.for_each_pruning(threshold, segment, &mut |doc: DocId, score| {
             let deleted = alive.is_some_and(|alive| alive.is_deleted(doc));
             if !deleted && required.matches(doc) {
-                let address = DocAddress::new(ord, doc);
+                let address = DocAddress::new(ord as u32, doc);
                 let key = match text_hash.as_ref().and_then(|column| column.first(doc)) {
                     Some(hash) => Key::Text(hash),
                     None => Key::Paragraph(address),
                 };
                 best.offer(key, score, address);
+                shared.raise(best.threshold());
             }
-            best.threshold()
+            threshold = best.threshold().max(shared.below());
+            threshold
         })?;
+        Ok(best)
+    };
+    // Threads are worth waking only for a large index.
+    let bests = if searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS {
+        order
+            .into_par_iter()
+            .map(search)
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        order.into_iter().map(search).collect::<Result<Vec<_>>>()?
+    };
+    let mut all = Best::new(depth);
+    for best in bests {
+        for entry in best.kept.into_values() {
+            all.offer(entry.key, entry.score, entry.address);
+        }
     }
-    Ok(best.into_sorted())
+    Ok(all.into_sorted())
+}
+
+/// The best threshold any segment has reached, as a float whose bits are ordered like the
+/// numbers they stand for.
+struct SharedThreshold(AtomicU32);
+
+impl Default for SharedThreshold {
+    fn default() -> SharedThreshold {
+        SharedThreshold(AtomicU32::new(ordered_bits(Score::MIN)))
+    }
+}
+
+impl SharedThreshold {
+    fn raise(&self, threshold: Score) {
+        self.0
+            .fetch_max(ordered_bits(threshold), AtomicOrdering::Relaxed);
+    }
+
+    /// The greatest score below the threshold.
+    fn below(&self) -> Score {
+        let bits = self.0.load(AtomicOrdering::Relaxed);
+        from_ordered_bits(bits.saturating_sub(1).max(ordered_bits(Score::MIN)))
+    }
+}
+
+/// The bits of `score`, mapped so that they compare as the scores do.
+fn ordered_bits(score: Score) -> u32 {
+    let bits = score.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
+
+fn from_ordered_bits(bits: u32) -> Score {
+    if bits >> 31 == 1 {
+        Score::from_bits(bits & !(1 << 31))
+    } else {
+        Score::from_bits(!bits)
+    }
 }
 
 /// The required clauses' scorers in one segment, asked about paragraphs in increasing order.
@@ -283,6 +356,20 @@ mod tests {
             best.into_sorted(),
             vec![(3.0, address(2)), (2.5, address(3))]
         );
+    }
+
+    #[test]
+    fn threshold_bits_order_like_scores() {
+        let scores = [Score::MIN, -2.5, -0.0, 0.0, 1e-30, 0.75, 3.0, Score::MAX];
+        for pair in scores.windows(2) {
+            assert!(ordered_bits(pair[0]) <= ordered_bits(pair[1]), "{pair:?}");
+            assert_eq!(from_ordered_bits(ordered_bits(pair[1])), pair[1]);
+        }
+        let shared = SharedThreshold::default();
+        assert_eq!(shared.below(), Score::MIN);
+        shared.raise(2.0);
+        shared.raise(1.0);
+        assert!(shared.below() < 2.0 && shared.below() > 1.999);
     }
 
     #[test]
