@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::schema::names;
 
 /// Paragraphs in the index from which its segments are searched on several threads.
-const PARALLEL_MIN_PARAGRAPHS: u64 = 1_000_000;
+pub(crate) const PARALLEL_MIN_PARAGRAPHS: u64 = 1_000_000;
 
 /// The best `depth` paragraphs by `scoring`'s score among those that match, in every group of
 /// `required`, one of its queries; best first. With `distinct`, paragraphs with the same text

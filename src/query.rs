@@ -22,9 +22,11 @@ pub(crate) fn stop_word_analyzer() -> TextAnalyzer {
         .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
         .build()
 }
-use tantivy::{Searcher, Term};
+use rayon::prelude::*;
+use tantivy::{Searcher, SegmentReader, Term};
 
 use crate::error::{Error, Result};
+use crate::first_stage::PARALLEL_MIN_PARAGRAPHS;
 use crate::index::SearchIndex;
 use crate::rescore::Ranking;
 use crate::schema::names;
@@ -670,22 +672,36 @@ impl<'a> Planner<'a> {
     fn closest(&self, word: &str, edits: u8) -> Result<Option<(String, u64)>> {
         let field = self.index.fields.spelling;
         let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, word), edits, true);
-        let mut best: Option<(String, u64)> = None;
-        let mut totals: std::collections::HashMap<Vec<u8>, u64> = Default::default();
-        for segment in self.searcher.segment_readers() {
+        // The words near `word` in one segment's vocabulary, with their document frequencies.
+        let near = |segment: &SegmentReader| -> Result<Vec<(Vec<u8>, u64)>> {
             let inverted = segment.inverted_index(field)?;
             let mut stream = inverted
                 .terms()
                 .search(fuzzy.automaton()?)
                 .into_stream()
                 .map_err(|err| Error::Tantivy(err.into()))?;
+            let mut found = Vec::new();
             while stream.advance() {
                 if stream.key() != word.as_bytes() {
-                    *totals.entry(stream.key().to_vec()).or_default() +=
-                        u64::from(stream.value().doc_freq);
+                    found.push((stream.key().to_vec(), u64::from(stream.value().doc_freq)));
                 }
             }
+            Ok(found)
+        };
+        // Walking a large vocabulary takes a while: a large index's segments are walked on all
+        // cores.
+        let segments = self.searcher.segment_readers();
+        let found: Vec<Vec<(Vec<u8>, u64)>> = if self.searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS
+        {
+            segments.par_iter().map(near).collect::<Result<_>>()?
+        } else {
+            segments.iter().map(near).collect::<Result<_>>()?
+        };
+        let mut totals: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+        for (key, freq) in found.into_iter().flatten() {
+            *totals.entry(key).or_default() += freq;
         }
+        let mut best: Option<(String, u64)> = None;
         for (key, freq) in totals {
             let Ok(term) = String::from_utf8(key) else {
                 continue;
