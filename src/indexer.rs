@@ -27,7 +27,8 @@ use crate::schema::{self, Fields, SCHEMA_VERSION};
 /// The lock that keeps a second indexer out (held with `flock`, so a killed process leaves no
 /// stale lock behind).
 const LOCK_FILE: &str = "ai-search.lock";
-/// Manifest files are `ai-search-manifest-<generation>.json`.
+/// Manifest files are `ai-search-manifest-<generation>.json.zst` (zstd-compressed JSON; indexes
+/// of earlier versions have plain `.json` ones, still read).
 const MANIFEST_PREFIX: &str = "ai-search-manifest-";
 /// Bytes of paragraphs that may wait in tantivy's queue for its indexing threads.
 const MAX_QUEUED_BYTES: usize = 32 << 20;
@@ -653,21 +654,28 @@ fn remove_index_files(dir: &Path) -> Result<()> {
 pub(crate) fn read_manifest(dir: &Path, payload: &CommitPayload) -> Result<Manifest> {
     let path = dir.join(&payload.manifest);
     let bytes = std::fs::read(&path).map_err(|err| Error::io(&path, err))?;
-    serde_json::from_slice(&bytes).map_err(|err| Error::Corrupt {
-        path,
-        message: err.to_string(),
-    })
+    let corrupt = |message: String| Error::Corrupt {
+        path: path.clone(),
+        message,
+    };
+    let json = if payload.manifest.ends_with(".zst") {
+        zstd::decode_all(&bytes[..]).map_err(|err| corrupt(err.to_string()))?
+    } else {
+        bytes
+    };
+    serde_json::from_slice(&json).map_err(|err| corrupt(err.to_string()))
 }
 
 /// Writes the manifest of generation `generation` durably, before the commit that names it.
 fn write_manifest(dir: &Path, generation: u64, manifest: &Manifest) -> Result<String> {
-    let name = format!("{MANIFEST_PREFIX}{generation}.json");
+    let name = format!("{MANIFEST_PREFIX}{generation}.json.zst");
     let path = dir.join(&name);
     let temporary = dir.join(format!("{name}.tmp"));
     let write = || -> std::io::Result<()> {
         let mut file = File::create(&temporary)?;
-        serde_json::to_writer(std::io::BufWriter::new(&mut file), manifest)?;
-        file.flush()?;
+        let mut encoder = zstd::Encoder::new(std::io::BufWriter::new(&mut file), 3)?;
+        serde_json::to_writer(&mut encoder, manifest)?;
+        encoder.finish()?.flush()?;
         file.sync_all()?;
         std::fs::rename(&temporary, &path)?;
         File::open(dir)?.sync_all()
@@ -769,6 +777,42 @@ fn tantivy_documents<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manifests_are_read_compressed_or_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manifest = Manifest::new();
+        manifest.insert(
+            "ann/a.md".into(),
+            FileRecord {
+                size: 11,
+                mtime: 5,
+                hash: 7,
+                paragraphs: 2,
+            },
+        );
+        let payload = |manifest: String| CommitPayload {
+            schema_version: SCHEMA_VERSION,
+            corpus: dir.path().into(),
+            generation: 1,
+            manifest,
+            aliases: None,
+        };
+        let name = write_manifest(dir.path(), 1, &manifest).unwrap();
+        assert_eq!(name, "ai-search-manifest-1.json.zst");
+        assert_eq!(read_manifest(dir.path(), &payload(name)).unwrap(), manifest);
+        // Indexes of earlier versions name a plain JSON manifest.
+        let plain = "ai-search-manifest-1.json".to_string();
+        std::fs::write(
+            dir.path().join(&plain),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            read_manifest(dir.path(), &payload(plain)).unwrap(),
+            manifest
+        );
+    }
 
     #[test]
     fn a_full_backlog_waits_for_room() {

@@ -156,9 +156,10 @@ fn the_manifest_is_committed_with_the_index() {
     assert_eq!(payload["schema_version"], 2);
     assert_eq!(payload["generation"], 1);
     let name = payload["manifest"].as_str().unwrap();
-    assert_eq!(name, "ai-search-manifest-1.json");
+    assert_eq!(name, "ai-search-manifest-1.json.zst");
+    let compressed = std::fs::read(ws.index_dir().join(name)).unwrap();
     let manifest: Value =
-        serde_json::from_slice(&std::fs::read(ws.index_dir().join(name)).unwrap()).unwrap();
+        serde_json::from_slice(&zstd::decode_all(&compressed[..]).unwrap()).unwrap();
     let record = &manifest["ann/a.md"];
     assert_eq!(record["size"], 11);
     assert_eq!(record["paragraphs"], 2);
@@ -171,7 +172,7 @@ fn the_manifest_is_committed_with_the_index() {
     assert_eq!(ws.payload()["generation"], 1);
     ws.write("ann/a.md", "One.\n\nTwo.\n\nThree.\n");
     ws.index().success();
-    assert_eq!(ws.payload()["manifest"], "ai-search-manifest-2.json");
+    assert_eq!(ws.payload()["manifest"], "ai-search-manifest-2.json.zst");
     assert!(!ws.index_dir().join(name).exists());
     ws.cmd()
         .arg("check")
