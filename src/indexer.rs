@@ -502,12 +502,12 @@ impl Backlog {
         let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
         while *queued > 0 && *queued + bytes > MAX_QUEUED_BYTES {
             let before = *queued;
-            let (after, _) = self
+            let (after, wait) = self
                 .drained
                 .wait_timeout(queued, Duration::from_secs(1))
                 .unwrap_or_else(PoisonError::into_inner);
             queued = after;
-            if *queued == before {
+            if wait.timed_out() && *queued >= before {
                 break;
             }
         }
