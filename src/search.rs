@@ -28,7 +28,7 @@ use crate::schema::{names, Fields};
 
 /// How many of the best paragraphs by the first, cheaper score are scored again with every
 /// bonus of the ranking.
-const RESCORE_DEPTH: usize = 30;
+const RESCORE_DEPTH: usize = 60;
 /// Hits are counted up to this many (Lucene's default threshold too): an exact count of a common
 /// word's hits would cost more than the rest of the query.
 pub const MAX_COUNTED_HITS: usize = 1_000;
@@ -444,7 +444,7 @@ impl SearchIndex {
         // The length prior, the bonuses of `rescore` and the per-document cap reorder the best
         // candidates by the first score: fetch well beyond the page (and rescore at least
         // RESCORE_DEPTH), then fetch more only if the page is still not full.
-        let mut fetch = wanted.saturating_mul(2).saturating_add(10);
+        let mut fetch = wanted.saturating_mul(3).saturating_add(30);
         loop {
             // The hits, and whether their scores have the priors in them already.
             let (exhausted, top, with_priors) = match request.sort {
