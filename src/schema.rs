@@ -264,9 +264,9 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
 
 /// How the index stores paragraphs: zstd-compressed blocks of 64 KiB, which keep the paragraphs
 /// and their metadata in under half the corpus's size (lz4, tantivy's default, needs about three
-/// quarters). A hit costs
-/// the decompression of its block; 64 KiB blocks made a 100 MB corpus's store 6% smaller than
-/// 32 KiB ones, and its queries no slower (a hit's neighbours are more often in the same block).
+/// quarters). A hit costs the decompression of its block; 64 KiB blocks made a 100 MB corpus's
+/// store 6% smaller than 32 KiB ones, and its queries no slower (a hit's neighbours are more often
+/// in the same block, and a block's fixed costs count for more than its size).
 pub fn index_settings() -> tantivy::IndexSettings {
     use tantivy::store::{Compressor, ZstdCompressor};
     tantivy::IndexSettings {
