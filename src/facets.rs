@@ -15,6 +15,7 @@ use crate::date::IsoDate;
 use crate::error::Result;
 use crate::index::SearchIndex;
 use crate::schema::names;
+use crate::search::ColumnCache;
 
 /// How many paragraphs, and of how many documents, have one value (an author, a topic).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -267,29 +268,27 @@ impl SegmentCollector for YearCountsSegment {
     }
 }
 
-/// The number of paragraphs `query` matches, counted up to `limit`; with `distinct_texts`,
-/// paragraphs with the same normalised text count once. Returns the count and whether it is
+/// The number of paragraphs `query` matches, counted up to `limit`; with `texts`, paragraphs with
+/// the same normalised text count once. Returns the count and whether it is
 /// exact: on finding more than `limit` it stops counting and returns `limit` (an exact count
 /// would visit every match, which costs more than answering the query does on a large corpus).
 pub(crate) fn count_matches(
     searcher: &Searcher,
     query: &dyn Query,
-    distinct_texts: bool,
+    texts: Option<&ColumnCache>,
     limit: usize,
 ) -> Result<(usize, bool)> {
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     // Paragraphs counted without their text, and the texts of the others.
     let mut count = 0;
-    let mut texts = FxHashSet::default();
-    if distinct_texts {
-        texts.reserve(limit + 1);
+    let mut distinct = FxHashSet::default();
+    if texts.is_some() {
+        distinct.reserve(limit + 1);
     }
-    for segment in searcher.segment_readers() {
-        let text_hash = if distinct_texts {
-            Some(segment.fast_fields().u64(names::TEXT_HASH)?)
-        } else {
-            None
-        };
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let text_hash = texts
+            .map(|columns| columns.text_hash(searcher, ord as SegmentOrdinal))
+            .transpose()?;
         let alive = segment.alive_bitset();
         let mut scorer = weight.scorer(segment, 1.0)?;
         let mut doc = scorer.doc();
@@ -297,16 +296,16 @@ pub(crate) fn count_matches(
             if alive.is_none_or(|alive| alive.is_alive(doc)) {
                 match text_hash.as_ref().map(|column| column.first(doc)) {
                     Some(Some(hash)) => {
-                        texts.insert(hash);
+                        distinct.insert(hash);
                     }
                     _ => count += 1,
                 }
-                if count + texts.len() > limit {
+                if count + distinct.len() > limit {
                     return Ok((limit, false));
                 }
             }
             doc = scorer.advance();
         }
     }
-    Ok((count + texts.len(), true))
+    Ok((count + distinct.len(), true))
 }

@@ -14,25 +14,26 @@ use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use tantivy::columnar::Column;
 use tantivy::query::{EnableScoring, Query, Scorer, Weight};
-use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SeekDangerResult, SegmentReader};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SeekDangerResult, SegmentOrdinal, SegmentReader,
+};
 
 use crate::error::Result;
-use crate::schema::names;
+use crate::search::ColumnCache;
 
 /// Paragraphs in the index from which its segments are searched on several threads.
 pub(crate) const PARALLEL_MIN_PARAGRAPHS: u64 = 1_000_000;
 
 /// The best `depth` paragraphs by `scoring`'s score among those that match, in every group of
-/// `required`, one of its queries; best first. With `distinct`, paragraphs with the same text
-/// hash count once, by the best of them (the first in the index among equals).
+/// `required`, one of its queries; best first. With `texts`, paragraphs with the same text hash
+/// count once, by the best of them (the first in the index among equals).
 pub(crate) fn best_paragraphs(
     searcher: &Searcher,
     scoring: &dyn Query,
     required: &[Vec<Box<dyn Query>>],
     depth: usize,
-    distinct: bool,
+    texts: Option<&ColumnCache>,
 ) -> Result<Vec<(Score, DocAddress)>> {
     if depth == 0 {
         return Ok(Vec::new());
@@ -58,18 +59,16 @@ pub(crate) fn best_paragraphs(
     let search = |ord: usize| -> Result<Best> {
         let segment = &segments[ord];
         let mut best = Best::new(depth);
-        let text_hash: Option<Column<u64>> = if distinct {
-            segment.fast_fields().u64(names::TEXT_HASH).ok()
-        } else {
-            None
-        };
+        let text_hash = texts
+            .map(|columns| columns.text_hash(searcher, ord as SegmentOrdinal))
+            .transpose()?;
         let alive = segment.alive_bitset();
         let mut required = Required::new(&required, segment)?;
         let mut threshold = shared.below();
         weight.for_each_pruning(threshold, segment, &mut |doc: DocId, score| {
             let deleted = alive.is_some_and(|alive| alive.is_deleted(doc));
             if !deleted && required.matches(doc) {
-                let address = DocAddress::new(ord as u32, doc);
+                let address = DocAddress::new(ord as SegmentOrdinal, doc);
                 let key = match text_hash.as_ref().and_then(|column| column.first(doc)) {
                     Some(hash) => Key::Text(hash),
                     None => Key::Paragraph(address),

@@ -435,7 +435,8 @@ impl SearchIndex {
         rescore: Option<&Ranking>,
         request: &SearchRequest,
     ) -> Result<(usize, bool, Vec<Candidate>)> {
-        let (total, exact) = count_matches(searcher, query, request.dedup, MAX_COUNTED_HITS)?;
+        let texts = request.dedup.then_some(&self.columns);
+        let (total, exact) = count_matches(searcher, query, texts, MAX_COUNTED_HITS)?;
         if request.limit == 0 {
             return Ok((total, exact, Vec::new()));
         }
@@ -457,7 +458,7 @@ impl SearchIndex {
                         Some(stage) => (&*stage.scoring, &stage.required[..]),
                         None => (query, &[][..]),
                     };
-                    let top = best_paragraphs(searcher, scoring, required, depth, request.dedup)?;
+                    let top = best_paragraphs(searcher, scoring, required, depth, texts)?;
                     (top.len() < depth, top, false)
                 }
                 Sort::Newest | Sort::Oldest => {
@@ -876,6 +877,15 @@ impl CandidateColumns {
 pub(crate) struct ColumnCache(Mutex<HashMap<SegmentId, Arc<CandidateColumns>>>);
 
 impl ColumnCache {
+    /// The `text_hash` column of a segment.
+    pub(crate) fn text_hash(
+        &self,
+        searcher: &Searcher,
+        segment_ord: SegmentOrdinal,
+    ) -> Result<Column<u64>> {
+        Ok(self.get(searcher, segment_ord)?.text_hash.clone())
+    }
+
     fn get(
         &self,
         searcher: &Searcher,
