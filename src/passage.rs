@@ -1,9 +1,8 @@
 //! Paragraph references (`DOC#N`) and looking a paragraph up by its reference.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
-
-use std::collections::HashSet;
 
 use serde::Serialize;
 use tantivy::TantivyDocument;

@@ -334,17 +334,7 @@ impl SearchIndex {
         request: &SearchRequest,
     ) -> Result<SearchResults> {
         let filters = self.filters(request)?;
-        let query: Box<dyn Query> = if filters.is_empty() {
-            matching.box_clone()
-        } else {
-            let mut clauses = vec![(Occur::Must, matching.box_clone())];
-            clauses.extend(
-                filters
-                    .iter()
-                    .map(|(occur, filter)| (*occur, filter.box_clone())),
-            );
-            Box::new(BooleanQuery::new(clauses))
-        };
+        let query = filtered(matching.box_clone(), &filters);
         let query = &*query;
         // With filters, the matching query's intersection with them is the cheaper first stage:
         // the union of terms would bring up paragraphs the filters then throw away.
@@ -580,17 +570,12 @@ impl SearchIndex {
         except: &HashSet<DocAddress>,
     ) -> Result<Copies> {
         let term = Term::from_field_u64(self.fields.text_hash, text_hash);
-        let mut clauses = vec![(
-            Occur::Must,
-            Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-        )];
-        clauses.extend(
-            filters
-                .iter()
-                .map(|(occur, filter)| (*occur, filter.box_clone())),
+        let same_text = filtered(
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            filters,
         );
         let mut addresses: Vec<DocAddress> = searcher
-            .search(&BooleanQuery::new(clauses), &DocSetCollector)?
+            .search(&*same_text, &DocSetCollector)?
             .into_iter()
             .filter(|address| !except.contains(address))
             .collect();
@@ -798,6 +783,20 @@ impl Stored {
             url: self.url.clone(),
         }
     }
+}
+
+/// `query` within `filters` (clauses of a boolean query).
+fn filtered(query: Box<dyn Query>, filters: &[(Occur, Box<dyn Query>)]) -> Box<dyn Query> {
+    if filters.is_empty() {
+        return query;
+    }
+    let mut clauses = vec![(Occur::Must, query)];
+    clauses.extend(
+        filters
+            .iter()
+            .map(|(occur, filter)| (*occur, filter.box_clone())),
+    );
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// The order of two candidates under `sort`. Equal scores (paragraphs matched only through their
