@@ -344,25 +344,33 @@ fn process_files(
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((file, stat)) = files.get(i) else {
-                    break;
+            scope.spawn(|| {
+                let writing = Writing {
+                    fields,
+                    writer,
+                    backlog: &backlog,
                 };
-                let old = old_manifest.get(&file.relative);
-                match process_file(file, *stat, old, reread_all, fields, writer, &backlog) {
-                    Ok(outcome) => {
-                        outcomes.lock().expect("no panics while held")[i] = Some(outcome)
+                let mut vocabulary = Vocabulary::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((file, stat)) = files.get(i) else {
+                        break;
+                    };
+                    let old = old_manifest.get(&file.relative);
+                    match process_file(file, *stat, old, reread_all, &writing, &mut vocabulary) {
+                        Ok(outcome) => {
+                            outcomes.lock().expect("no panics while held")[i] = Some(outcome)
+                        }
+                        Err(err) => {
+                            failure
+                                .lock()
+                                .expect("no panics while held")
+                                .get_or_insert(err);
+                            next.store(files.len(), Ordering::Relaxed);
+                        }
                     }
-                    Err(err) => {
-                        failure
-                            .lock()
-                            .expect("no panics while held")
-                            .get_or_insert(err);
-                        next.store(files.len(), Ordering::Relaxed);
-                    }
+                    progress.file_done(stat.size);
                 }
-                progress.file_done(stat.size);
             });
         }
     });
@@ -377,6 +385,13 @@ fn process_files(
         .collect())
 }
 
+/// Where a reading thread sends the paragraphs it reads.
+struct Writing<'a> {
+    fields: &'a Fields,
+    writer: &'a IndexWriter<Queued>,
+    backlog: &'a Arc<Backlog>,
+}
+
 /// Indexes one file if it changed. Its old paragraphs are deleted only once new ones are there
 /// to replace them.
 fn process_file(
@@ -384,10 +399,14 @@ fn process_file(
     stat: Stat,
     old: Option<&FileRecord>,
     reread: bool,
-    fields: &Fields,
-    writer: &IndexWriter<Queued>,
-    backlog: &Arc<Backlog>,
+    writing: &Writing,
+    vocabulary: &mut Vocabulary,
 ) -> Result<Outcome> {
+    let Writing {
+        fields,
+        writer,
+        backlog,
+    } = *writing;
     let unchanged = |old: &&FileRecord| !reread && old.size == stat.size && old.mtime == stat.mtime;
     if let Some(old) = old.filter(unchanged) {
         return Ok(Outcome::Unchanged(old.clone()));
@@ -422,7 +441,8 @@ fn process_file(
         let count = document.paragraphs.len();
         // One batch: a document's paragraphs go to one segment, side by side and in order, where
         // search finds a hit's context without a query. The ticket goes with the last paragraph.
-        let batch: Vec<_> = tantivy_documents(fields, &document)
+        let words = vocabulary.listed_words(&document);
+        let batch: Vec<_> = tantivy_documents(fields, &document, words)
             .enumerate()
             .map(|(i, doc)| {
                 let ticket = if i + 1 == count { ticket.take() } else { None };
@@ -698,31 +718,65 @@ fn remove_stale_manifests(dir: &Path, current: &str) {
     }
 }
 
-/// Every distinct word of two or more letters of a document once, for the `spelling` field (which
-/// records only which documents hold a word): the tokenizer then sees each word once, not at every
-/// use. Corrections and splits of joined words are made of letters only.
-fn vocabulary(document: &Document) -> String {
-    let mut seen = rustc_hash::FxHashSet::default();
-    let mut words = String::new();
-    for paragraph in &document.paragraphs {
-        for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
-            if word.chars().nth(1).is_some()
-                && word.chars().all(char::is_alphabetic)
-                && seen.insert(word)
-            {
-                words.push_str(word);
-                words.push(' ');
-            }
-        }
-    }
-    words
+/// The `spelling` field is a vocabulary: spelling corrections need a word to be listed there, not
+/// how often it is used (that comes from the `text` field). Listing every word on every document
+/// wrote 7% of the index and took about a tenth of a build's time. So a reading thread lists a word
+/// on the first three documents that use it in a run and then on the 4th, 8th, 16th, … (18 listings
+/// for a word in 100,000 documents), spread through the corpus, so that deleting or changing some
+/// files later seldom takes a word out of the vocabulary (a rebuild puts back any that was).
+const ALWAYS_LISTED_USES: u32 = 3;
+/// Most words a reading thread keeps count of before starting afresh, which bounds its memory on
+/// huge vocabularies (words are then listed a few more times).
+const MAX_COUNTED_WORDS: usize = 1 << 18;
+
+/// How many documents have used each word so far, for one reading thread.
+#[derive(Default)]
+struct Vocabulary {
+    uses: rustc_hash::FxHashMap<String, u32>,
 }
 
-/// One tantivy document per paragraph.
+impl Vocabulary {
+    /// The distinct words of two or more letters of `document` that it lists in the `spelling`
+    /// field, separated by spaces: the tokenizer then sees each word once, not at every use.
+    /// Corrections and splits of joined words are made of letters only.
+    fn listed_words(&mut self, document: &Document) -> String {
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut words = String::new();
+        for paragraph in &document.paragraphs {
+            for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
+                if word.chars().nth(1).is_none()
+                    || !word.chars().all(char::is_alphabetic)
+                    || !seen.insert(word)
+                {
+                    continue;
+                }
+                let uses = match self.uses.get_mut(word) {
+                    Some(uses) => uses,
+                    None => {
+                        if self.uses.len() >= MAX_COUNTED_WORDS {
+                            self.uses.clear();
+                        }
+                        self.uses.entry(word.to_string()).or_default()
+                    }
+                };
+                *uses = uses.saturating_add(1);
+                if *uses <= ALWAYS_LISTED_USES || uses.is_power_of_two() {
+                    words.push_str(word);
+                    words.push(' ');
+                }
+            }
+        }
+        words
+    }
+}
+
+/// One tantivy document per paragraph; the first lists `words` in the `spelling` field.
 fn tantivy_documents<'a>(
     fields: &'a Fields,
     document: &'a Document,
+    words: String,
 ) -> impl Iterator<Item = TantivyDocument> + 'a {
+    let mut words = Some(words).filter(|words| !words.is_empty());
     let doc_hash = schema::doc_hash(&document.key);
     document
         .paragraphs
@@ -743,8 +797,8 @@ fn tantivy_documents<'a>(
             );
             doc.add_text(fields.text, &paragraph.text);
             doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
-            if number == 0 {
-                doc.add_text(fields.spelling, vocabulary(document));
+            if let Some(words) = words.take() {
+                doc.add_text(fields.spelling, words);
             }
             doc.add_text(fields.topic, &document.topic);
             doc.add_text(fields.topic_facet, &document.topic);
@@ -777,6 +831,28 @@ fn tantivy_documents<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_is_listed_on_its_first_documents_then_sparsely() {
+        let mut vocabulary = Vocabulary::default();
+        let document = |text: &str| Document {
+            paragraphs: vec![corpus::Paragraph {
+                text: text.into(),
+                section: None,
+            }],
+            ..Document::default()
+        };
+        // Each word once per document; a letter alone and words with digits never.
+        assert_eq!(
+            vocabulary.listed_words(&document("Reward, reward hacking: a GPT2 reward")),
+            "Reward reward hacking "
+        );
+        // Documents 2 to 20 that use "reward": listed on the 2nd, 3rd, 4th, 8th and 16th.
+        let listed: Vec<usize> = (2..=20)
+            .filter(|_| vocabulary.listed_words(&document("reward")) == "reward ")
+            .collect();
+        assert_eq!(listed, [2, 3, 4, 8, 16]);
+    }
 
     #[test]
     fn manifests_are_read_compressed_or_plain() {

@@ -549,26 +549,15 @@ impl<'a> Planner<'a> {
             return Ok(Some(runs));
         }
         let chars: Vec<(usize, char)> = word.char_indices().collect();
-        let spelling = self.index.fields.spelling;
         if chars.len() < 2 * MIN_PART_CHARS
             || !word.chars().all(char::is_alphabetic)
-            || self.doc_freq(spelling, &word)? > RARE_DOC_FREQ
+            || self.word_freq(&word)? > RARE_DOC_FREQ
         {
             return Ok(None);
         }
         let mut splits = Vec::new();
         for &(at, _) in &chars[MIN_PART_CHARS..=chars.len() - MIN_PART_CHARS] {
             let (first, second) = word.split_at(at);
-            let freq = self
-                .doc_freq(spelling, first)?
-                .min(self.doc_freq(spelling, second)?);
-            if freq > 0 {
-                splits.push((freq, first, second));
-            }
-        }
-        // The most common parts first; the text must have them side by side.
-        splits.sort_by_key(|split| std::cmp::Reverse(split.0));
-        for (_, first, second) in splits.into_iter().take(MAX_SPLITS_TRIED) {
             let parts: Vec<String> = [first, second]
                 .iter()
                 .filter_map(|part| self.stems(part).into_iter().next())
@@ -577,6 +566,17 @@ impl<'a> Planner<'a> {
             if parts.len() != 2 {
                 continue;
             }
+            let text = self.index.fields.text;
+            let freq = self
+                .doc_freq(text, &parts[0])?
+                .min(self.doc_freq(text, &parts[1])?);
+            if freq > 0 {
+                splits.push((freq, parts));
+            }
+        }
+        // The most common parts first; the text must have them side by side.
+        splits.sort_by_key(|split| std::cmp::Reverse(split.0));
+        for (_, parts) in splits.into_iter().take(MAX_SPLITS_TRIED) {
             let together = phrase(
                 self.index.fields.text,
                 parts.iter().map(String::as_str).enumerate(),
@@ -603,6 +603,14 @@ impl<'a> Planner<'a> {
         Ok(self.searcher.doc_freq(&term)?)
     }
 
+    /// How many paragraphs hold `word`'s stem (0 when it has none).
+    fn word_freq(&self, word: &str) -> Result<u64> {
+        match self.stems(word).into_iter().next() {
+            Some(stem) => self.doc_freq(self.index.fields.text, &stem.text),
+            None => Ok(0),
+        }
+    }
+
     /// The stem of a better spelling of `word` (whose stem is `stem`) when the index does not
     /// know the word, or knows it far less than a spelling one or two edits away and never beside
     /// the query's `other` words (a rare word that stands with them is what the user meant:
@@ -617,11 +625,13 @@ impl<'a> Planner<'a> {
         if word.chars().count() < MIN_CORRECTED_CHARS
             || !word.chars().all(char::is_alphabetic)
             || self.is_stop_word(&word)
-            || self.doc_freq(self.index.fields.text, stem)? > RARE_DOC_FREQ
         {
             return Ok(None);
         }
-        let known = self.doc_freq(self.index.fields.spelling, &word)?;
+        let known = self.doc_freq(self.index.fields.text, stem)?;
+        if known > RARE_DOC_FREQ {
+            return Ok(None);
+        }
         let max_edits = if word.chars().count() >= MIN_TWO_EDITS_CHARS {
             2
         } else {
@@ -668,12 +678,13 @@ impl<'a> Planner<'a> {
         Ok(self.searcher.search(&both, &tantivy::collector::Count)? > 0)
     }
 
-    /// The most frequent other word within `edits` edits of `word`, with its document frequency.
+    /// The most frequent other word within `edits` edits of `word`, with the number of paragraphs
+    /// that hold its stem. The words come from the `spelling` vocabulary, which only lists them.
     fn closest(&self, word: &str, edits: u8) -> Result<Option<(String, u64)>> {
         let field = self.index.fields.spelling;
         let fuzzy = FuzzyTermQuery::new(Term::from_field_text(field, word), edits, true);
-        // The words near `word` in one segment's vocabulary, with their document frequencies.
-        let near = |segment: &SegmentReader| -> Result<Vec<(Vec<u8>, u64)>> {
+        // The words near `word` in one segment's vocabulary.
+        let near = |segment: &SegmentReader| -> Result<Vec<Vec<u8>>> {
             let inverted = segment.inverted_index(field)?;
             let mut stream = inverted
                 .terms()
@@ -683,7 +694,7 @@ impl<'a> Planner<'a> {
             let mut found = Vec::new();
             while stream.advance() {
                 if stream.key() != word.as_bytes() {
-                    found.push((stream.key().to_vec(), u64::from(stream.value().doc_freq)));
+                    found.push(stream.key().to_vec());
                 }
             }
             Ok(found)
@@ -691,27 +702,23 @@ impl<'a> Planner<'a> {
         // Walking a large vocabulary takes a while: a large index's segments are walked on all
         // cores.
         let segments = self.searcher.segment_readers();
-        let found: Vec<Vec<(Vec<u8>, u64)>> = if self.searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS
-        {
+        let found: Vec<Vec<Vec<u8>>> = if self.searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS {
             segments.par_iter().map(near).collect::<Result<_>>()?
         } else {
             segments.iter().map(near).collect::<Result<_>>()?
         };
-        let mut totals: std::collections::HashMap<Vec<u8>, u64> = Default::default();
-        for (key, freq) in found.into_iter().flatten() {
-            *totals.entry(key).or_default() += freq;
-        }
+        let words: std::collections::BTreeSet<String> = found
+            .into_iter()
+            .flatten()
+            .filter_map(|key| String::from_utf8(key).ok())
+            .collect();
+        // The first in alphabetical order among equals. A word whose paragraphs are all gone can
+        // linger in the vocabulary: it needs a frequency above 0.
         let mut best: Option<(String, u64)> = None;
-        for (key, freq) in totals {
-            let Ok(term) = String::from_utf8(key) else {
-                continue;
-            };
-            let better = match &best {
-                None => true,
-                Some((other, other_freq)) => (freq, other.as_str()) > (*other_freq, term.as_str()),
-            };
-            if better {
-                best = Some((term, freq));
+        for word in words {
+            let freq = self.word_freq(&word)?;
+            if freq > best.as_ref().map_or(0, |(_, best)| *best) {
+                best = Some((word, freq));
             }
         }
         Ok(best)

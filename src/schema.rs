@@ -36,8 +36,9 @@ pub mod names {
     pub const WORDS: &str = "words";
     /// Plain text of the paragraph.
     pub const TEXT: &str = "text";
-    /// Every word of the document, unstemmed, on its first paragraph only: the vocabulary that
-    /// spelling corrections are drawn from.
+    /// Words of the document, unstemmed, on its first paragraph only: the vocabulary that
+    /// spelling corrections are drawn from. A word is listed on a few of the documents that use
+    /// it, not all (see `ALWAYS_LISTED_USES` in the indexer).
     pub const SPELLING: &str = "spelling";
     /// Title or topic of the document.
     pub const TOPIC: &str = "topic";
