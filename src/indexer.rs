@@ -732,7 +732,11 @@ const MAX_COUNTED_WORDS: usize = 1 << 18;
 /// How many documents have used each word so far, for one reading thread.
 #[derive(Default)]
 struct Vocabulary {
-    uses: rustc_hash::FxHashMap<String, u32>,
+    /// By the word's 64-bit hash (two words of a corpus sharing one are vanishingly rare, and would
+    /// only list one of them less often): the number of documents that used it, and the last one.
+    uses: rustc_hash::FxHashMap<u64, (u32, u32)>,
+    /// The number of documents seen so far.
+    documents: u32,
 }
 
 impl Vocabulary {
@@ -740,25 +744,27 @@ impl Vocabulary {
     /// field, separated by spaces: the tokenizer then sees each word once, not at every use.
     /// Corrections and splits of joined words are made of letters only.
     fn listed_words(&mut self, document: &Document) -> String {
-        let mut seen = rustc_hash::FxHashSet::default();
+        use std::hash::BuildHasher;
+        if self.documents == u32::MAX {
+            self.uses.clear();
+            self.documents = 0;
+        }
+        self.documents += 1;
         let mut words = String::new();
         for paragraph in &document.paragraphs {
             for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
-                if word.chars().nth(1).is_none()
-                    || !word.chars().all(char::is_alphabetic)
-                    || !seen.insert(word)
-                {
+                if word.chars().nth(1).is_none() || !word.chars().all(char::is_alphabetic) {
                     continue;
                 }
-                let uses = match self.uses.get_mut(word) {
-                    Some(uses) => uses,
-                    None => {
-                        if self.uses.len() >= MAX_COUNTED_WORDS {
-                            self.uses.clear();
-                        }
-                        self.uses.entry(word.to_string()).or_default()
-                    }
-                };
+                if self.uses.len() >= MAX_COUNTED_WORDS {
+                    self.uses.clear();
+                }
+                let key = rustc_hash::FxBuildHasher.hash_one(word);
+                let (uses, last) = self.uses.entry(key).or_insert((0, 0));
+                if *last == self.documents {
+                    continue;
+                }
+                *last = self.documents;
                 *uses = uses.saturating_add(1);
                 if *uses <= ALWAYS_LISTED_USES || uses.is_power_of_two() {
                     words.push_str(word);
