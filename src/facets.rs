@@ -15,7 +15,7 @@ use crate::date::IsoDate;
 use crate::error::Result;
 use crate::index::SearchIndex;
 use crate::schema::names;
-use crate::search::ColumnCache;
+use crate::search::{document_hash, ColumnCache};
 
 /// How many paragraphs, and of how many documents, have one value (an author, a topic).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -98,7 +98,8 @@ struct OrdinalTally {
 
 struct ValueCountsSegment {
     values: Option<StrColumn>,
-    doc_hash: Option<Column<u64>>,
+    /// The `doc_hash` and `paragraph` columns, which tell a paragraph's document.
+    documents: Option<(Column<u64>, Column<u64>)>,
     /// By the value's ordinal in the segment's dictionary.
     by_ordinal: HashMap<u64, OrdinalTally>,
 }
@@ -115,7 +116,10 @@ impl Collector for ValueCounts {
         let fast = segment.fast_fields();
         Ok(ValueCountsSegment {
             values: fast.str(self.0)?,
-            doc_hash: fast.u64(names::DOC_HASH).ok(),
+            documents: fast
+                .u64(names::DOC_HASH)
+                .ok()
+                .zip(fast.u64(names::PARAGRAPH).ok()),
             by_ordinal: HashMap::new(),
         })
     }
@@ -157,7 +161,10 @@ impl SegmentCollector for ValueCountsSegment {
         let Some(values) = &self.values else {
             return;
         };
-        let doc_hash = self.doc_hash.as_ref().and_then(|column| column.first(doc));
+        let doc_hash = self
+            .documents
+            .as_ref()
+            .and_then(|(doc_hash, paragraph)| document_hash(doc_hash, paragraph, doc));
         for ordinal in values.term_ords(doc) {
             let tally = self.by_ordinal.entry(ordinal).or_default();
             tally.paragraphs += 1;

@@ -791,7 +791,6 @@ fn tantivy_documents<'a>(
         .map(move |(number, paragraph)| {
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.doc, &document.key);
-            doc.add_u64(fields.doc_hash, doc_hash);
             doc.add_text(fields.path, &document.path);
             if let Some(id) = &document.id {
                 doc.add_text(fields.id, id);
@@ -803,6 +802,9 @@ fn tantivy_documents<'a>(
             );
             doc.add_text(fields.text, &paragraph.text);
             doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
+            if number == 0 {
+                doc.add_u64(fields.doc_hash, doc_hash);
+            }
             if let Some(words) = words.take() {
                 doc.add_text(fields.spelling, words);
             }

@@ -24,7 +24,8 @@ pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v2.json");
 pub mod names {
     /// Unique key of a source document: the path, or `path:id` for a JSON Lines record.
     pub const DOC: &str = "doc";
-    /// A 64-bit hash of `doc`, as a fast field: which hits share a document, cheaply.
+    /// A 64-bit hash of `doc`, as a fast field: which hits share a document, cheaply. On the
+    /// document's first paragraph only (see `search::document_hash`).
     pub const DOC_HASH: &str = "doc_hash";
     /// Path of the source file, relative to the corpus root, with `/` separators.
     pub const PATH: &str = "path";

@@ -530,7 +530,8 @@ impl SearchIndex {
                 Ok(Candidate {
                     score: score * prior,
                     day: columns.prior.day(doc),
-                    doc_hash: columns.doc_hash.first(doc).unwrap_or_default(),
+                    doc_hash: document_hash(&columns.doc_hash, &columns.prior.paragraph, doc)
+                        .unwrap_or_default(),
                     paragraph: columns.prior.paragraph.first(doc).unwrap_or_default(),
                     text_hash: columns.text_hash.first(doc).unwrap_or_default(),
                     address,
@@ -850,6 +851,20 @@ impl PriorColumns {
     fn day(&self, doc: tantivy::DocId) -> Option<u64> {
         self.day.as_ref().and_then(|day| day.first(doc))
     }
+}
+
+/// The `doc_hash` of the document that paragraph `doc` is part of. The indexer gives it to a
+/// document's first paragraph only (older indexes have it on every paragraph, which reads the
+/// same), and a document's paragraphs sit side by side and in order, so the first one is `doc`
+/// less its paragraph number plus one.
+pub(crate) fn document_hash(
+    doc_hash: &Column<u64>,
+    paragraph: &Column<u64>,
+    doc: tantivy::DocId,
+) -> Option<u64> {
+    let before = paragraph.first(doc)?.checked_sub(1)?;
+    let first = doc.checked_sub(tantivy::DocId::try_from(before).ok()?)?;
+    doc_hash.first(first)
 }
 
 /// The fast fields a candidate is read from.
