@@ -15,7 +15,7 @@ use crate::date::IsoDate;
 use crate::error::Result;
 use crate::index::SearchIndex;
 use crate::schema::names;
-use crate::search::{document_hash, ColumnCache};
+use crate::search::{first_paragraph, ColumnCache};
 
 /// How many paragraphs, and of how many documents, have one value (an author, a topic).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -98,8 +98,8 @@ struct OrdinalTally {
 
 struct ValueCountsSegment {
     values: Option<StrColumn>,
-    /// The `doc_hash` and `paragraph` columns, which tell a paragraph's document.
-    documents: Option<(Column<u64>, Column<u64>)>,
+    doc_hash: Option<Column<u64>>,
+    paragraph: Column<u64>,
     /// By the value's ordinal in the segment's dictionary.
     by_ordinal: HashMap<u64, OrdinalTally>,
 }
@@ -116,10 +116,8 @@ impl Collector for ValueCounts {
         let fast = segment.fast_fields();
         Ok(ValueCountsSegment {
             values: fast.str(self.0)?,
-            documents: fast
-                .u64(names::DOC_HASH)
-                .ok()
-                .zip(fast.u64(names::PARAGRAPH).ok()),
+            doc_hash: fast.u64(names::DOC_HASH).ok(),
+            paragraph: fast.u64(names::PARAGRAPH)?,
             by_ordinal: HashMap::new(),
         })
     }
@@ -161,11 +159,12 @@ impl SegmentCollector for ValueCountsSegment {
         let Some(values) = &self.values else {
             return;
         };
+        let first = first_paragraph(&self.paragraph, doc).unwrap_or(doc);
         let doc_hash = self
-            .documents
+            .doc_hash
             .as_ref()
-            .and_then(|(doc_hash, paragraph)| document_hash(doc_hash, paragraph, doc));
-        for ordinal in values.term_ords(doc) {
+            .and_then(|column| column.first(first));
+        for ordinal in values.term_ords(first) {
             let tally = self.by_ordinal.entry(ordinal).or_default();
             tally.paragraphs += 1;
             if doc_hash.is_some() && tally.last_document != doc_hash {

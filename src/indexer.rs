@@ -776,13 +776,13 @@ impl Vocabulary {
     }
 }
 
-/// One tantivy document per paragraph; the first lists `words` in the `spelling` field.
+/// One tantivy document per paragraph; the first also holds the fast fields of the document as a
+/// whole and lists `words` in the `spelling` field.
 fn tantivy_documents<'a>(
     fields: &'a Fields,
     document: &'a Document,
-    words: String,
+    mut words: String,
 ) -> impl Iterator<Item = TantivyDocument> + 'a {
-    let mut words = Some(words).filter(|words| !words.is_empty());
     let doc_hash = schema::doc_hash(&document.key);
     document
         .paragraphs
@@ -803,19 +803,22 @@ fn tantivy_documents<'a>(
             doc.add_text(fields.text, &paragraph.text);
             doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
             if number == 0 {
+                // Fields of the document as a whole (see `search::first_paragraph`).
                 doc.add_u64(fields.doc_hash, doc_hash);
-            }
-            if let Some(words) = words.take() {
-                doc.add_text(fields.spelling, words);
+                doc.add_text(fields.topic_facet, &document.topic);
+                for author in &document.authors {
+                    doc.add_text(fields.author_facet, author);
+                }
+                if !words.is_empty() {
+                    doc.add_text(fields.spelling, std::mem::take(&mut words));
+                }
             }
             doc.add_text(fields.topic, &document.topic);
-            doc.add_text(fields.topic_facet, &document.topic);
             if let Some(section) = &paragraph.section {
                 doc.add_text(fields.section, section);
             }
             for author in &document.authors {
                 doc.add_text(fields.author, author);
-                doc.add_text(fields.author_facet, author);
             }
             for alias in &document.author_aliases {
                 doc.add_text(fields.author_aliases, alias);

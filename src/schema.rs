@@ -25,7 +25,7 @@ pub mod names {
     /// Unique key of a source document: the path, or `path:id` for a JSON Lines record.
     pub const DOC: &str = "doc";
     /// A 64-bit hash of `doc`, as a fast field: which hits share a document, cheaply. On the
-    /// document's first paragraph only (see `search::document_hash`).
+    /// document's first paragraph only (see `search::first_paragraph`).
     pub const DOC_HASH: &str = "doc_hash";
     /// Path of the source file, relative to the corpus root, with `/` separators.
     pub const PATH: &str = "path";
@@ -43,7 +43,8 @@ pub mod names {
     pub const SPELLING: &str = "spelling";
     /// Title or topic of the document.
     pub const TOPIC: &str = "topic";
-    /// The exact topic, as a fast field: facet counts by topic.
+    /// The exact topic, as a fast field: facet counts by topic. On the document's first paragraph
+    /// only, like `doc_hash`.
     pub const TOPIC_FACET: &str = "topic_facet";
     /// The nearest heading above the paragraph.
     pub const SECTION: &str = "section";
@@ -52,7 +53,8 @@ pub mod names {
     /// The other spellings of the document's authors listed in the aliases file, so that
     /// `--author` finds a person by any of them. Indexed, not stored.
     pub const AUTHOR_ALIASES: &str = "author_aliases";
-    /// The exact author names, as a fast field: facet counts by author.
+    /// The exact author names, as a fast field: facet counts by author. On the document's first
+    /// paragraph only, like `doc_hash`.
     pub const AUTHOR_FACET: &str = "author_facet";
     /// One value per tag.
     pub const TAGS: &str = "tags";

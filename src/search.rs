@@ -530,7 +530,8 @@ impl SearchIndex {
                 Ok(Candidate {
                     score: score * prior,
                     day: columns.prior.day(doc),
-                    doc_hash: document_hash(&columns.doc_hash, &columns.prior.paragraph, doc)
+                    doc_hash: first_paragraph(&columns.prior.paragraph, doc)
+                        .and_then(|first| columns.doc_hash.first(first))
                         .unwrap_or_default(),
                     paragraph: columns.prior.paragraph.first(doc).unwrap_or_default(),
                     text_hash: columns.text_hash.first(doc).unwrap_or_default(),
@@ -853,18 +854,17 @@ impl PriorColumns {
     }
 }
 
-/// The `doc_hash` of the document that paragraph `doc` is part of. The indexer gives it to a
-/// document's first paragraph only (older indexes have it on every paragraph, which reads the
-/// same), and a document's paragraphs sit side by side and in order, so the first one is `doc`
-/// less its paragraph number plus one.
-pub(crate) fn document_hash(
-    doc_hash: &Column<u64>,
+/// The first paragraph of the document that paragraph `doc` is part of, from the `paragraph`
+/// column. A document's paragraphs sit side by side and in order, so the first one is `doc` less
+/// its paragraph number plus one. Fields of the document as a whole (`doc_hash` and the facets)
+/// are on its first paragraph only (older indexes have them on every paragraph, which reads the
+/// same).
+pub(crate) fn first_paragraph(
     paragraph: &Column<u64>,
     doc: tantivy::DocId,
-) -> Option<u64> {
+) -> Option<tantivy::DocId> {
     let before = paragraph.first(doc)?.checked_sub(1)?;
-    let first = doc.checked_sub(tantivy::DocId::try_from(before).ok()?)?;
-    doc_hash.first(first)
+    doc.checked_sub(tantivy::DocId::try_from(before).ok()?)
 }
 
 /// The fast fields a candidate is read from.
