@@ -15,10 +15,10 @@ use tantivy::tokenizer::{
 
 /// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
 /// a field option or a tokenizer changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The declared schema this code must agree with.
-pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v2.json");
+pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v3.json");
 
 /// Field names, as stored in the index and accepted as query prefixes (`author:`, `topic:`).
 pub mod names {
@@ -31,7 +31,8 @@ pub mod names {
     pub const PATH: &str = "path";
     /// Record id inside a JSON Lines file.
     pub const ID: &str = "id";
-    /// Number of the paragraph within its document, starting at 1.
+    /// Number of the paragraph within its document, starting at 1; stored and a fast field (a
+    /// paragraph is looked up by its document's key and this column).
     pub const PARAGRAPH: &str = "paragraph";
     /// Number of words in the paragraph, for the length prior of the ranking.
     pub const WORDS: &str = "words";
@@ -60,11 +61,11 @@ pub mod names {
     pub const TAGS: &str = "tags";
     /// Publication date as `YYYY-MM-DD`.
     pub const DATE: &str = "date";
-    /// Publication date as the number `YYYYMMDD` (absent when the document has no date), indexed
-    /// and fast: date filters, date sorts and timelines.
+    /// Publication date as the number `YYYYMMDD` (absent when the document has no date), as a fast
+    /// field: date filters (range queries read the column), date sorts and timelines.
     pub const DAY: &str = "day";
-    /// A 64-bit hash of the paragraph's normalised text (see `dedup::text_key`), indexed and
-    /// fast: finding copies of a paragraph in other documents.
+    /// A 64-bit hash of the paragraph's normalised text (see [`text_hash`](super::text_hash)),
+    /// indexed and fast: finding copies of a paragraph in other documents.
     pub const TEXT_HASH: &str = "text_hash";
     /// Where the document was published.
     pub const URL: &str = "url";
@@ -170,10 +171,7 @@ pub fn build_schema() -> Schema {
     builder.add_text_field(names::ID, STORED);
     builder.add_u64_field(
         names::PARAGRAPH,
-        NumericOptions::default()
-            .set_indexed()
-            .set_stored()
-            .set_fast(),
+        NumericOptions::default().set_stored().set_fast(),
     );
     builder.add_u64_field(names::WORDS, FAST);
     builder.add_text_field(names::TEXT, prose());
@@ -197,10 +195,7 @@ pub fn build_schema() -> Schema {
     builder.add_text_field(names::AUTHOR_FACET, FAST);
     builder.add_text_field(names::TAGS, names().set_stored());
     builder.add_text_field(names::DATE, STORED);
-    builder.add_u64_field(
-        names::DAY,
-        NumericOptions::default().set_indexed().set_fast(),
-    );
+    builder.add_u64_field(names::DAY, FAST);
     builder.add_text_field(names::URL, STORED);
     builder.build()
 }
@@ -393,7 +388,7 @@ mod tests {
     fn code_and_declared_schema_agree() {
         if std::env::var_os("AI_SEARCH_BLESS_SCHEMA").is_some() {
             let declared = serde_json::json!({"fields": build_schema(), "version": SCHEMA_VERSION});
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v2.json");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v3.json");
             let text = serde_json::to_string_pretty(&declared).unwrap() + "\n";
             std::fs::write(path, text).unwrap();
             return;

@@ -614,10 +614,7 @@ impl SearchIndex {
             ),
             (
                 Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_u64(self.fields.paragraph, reference.paragraph),
-                    IndexRecordOption::Basic,
-                )),
+                equal_to(self.fields.paragraph, reference.paragraph),
             ),
         ]);
         let found = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
@@ -785,6 +782,16 @@ impl Stored {
             url: self.url.clone(),
         }
     }
+}
+
+/// Paragraphs whose value of the fast field `field` is `value` (a range query on a fast field reads
+/// its column).
+fn equal_to(field: Field, value: u64) -> Box<dyn Query> {
+    let term = Term::from_field_u64(field, value);
+    Box::new(RangeQuery::new(
+        Bound::Included(term.clone()),
+        Bound::Included(term),
+    ))
 }
 
 /// `query` within `filters` (clauses of a boolean query).
