@@ -140,13 +140,24 @@ impl Browser {
         );
         // An alert stays open, so that a test can see whether one fired.
         capabilities.insert("unhandledPromptBehavior".into(), json!("ignore"));
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .unwrap_or_else(|err| {
-                panic!("chromedriver could not start {}: {err}", chromium.display())
-            });
+        // On a busy machine Chromium now and then fails to start in time: a session gets three
+        // tries.
+        let mut tries = 0;
+        let client = loop {
+            tries += 1;
+            let connected =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(capabilities.clone())
+                    .connect(&format!("http://127.0.0.1:{port}"))
+                    .await;
+            match connected {
+                Ok(client) => break client,
+                Err(err) if tries == 3 => {
+                    panic!("chromedriver could not start {}: {err}", chromium.display())
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
         Browser {
             client,
             driver,
