@@ -720,7 +720,7 @@ fn remove_stale_manifests(dir: &Path, current: &str) {
 
 /// The `spelling` field is a vocabulary: spelling corrections need a word to be listed there, not
 /// how often it is used (that comes from the `text` field). Listing every word on every document
-/// wrote 7% of the index and took about a tenth of a build's time. So a reading thread lists a word
+/// wrote 7% of the index and took about 15% of a build's CPU time. So a reading thread lists a word
 /// on the first three documents that use it in a run and then on the 4th, 8th, 16th, … (18 listings
 /// for a word in 100,000 documents), spread through the corpus, so that deleting or changing some
 /// files later seldom takes a word out of the vocabulary (a rebuild puts back any that was).

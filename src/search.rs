@@ -864,8 +864,7 @@ impl PriorColumns {
 /// The first paragraph of the document that paragraph `doc` is part of, from the `paragraph`
 /// column. A document's paragraphs sit side by side and in order, so the first one is `doc` less
 /// its paragraph number plus one. Fields of the document as a whole (`doc_hash` and the facets)
-/// are on its first paragraph only (older indexes have them on every paragraph, which reads the
-/// same).
+/// are on its first paragraph only.
 pub(crate) fn first_paragraph(
     paragraph: &Column<u64>,
     doc: tantivy::DocId,
