@@ -712,8 +712,7 @@ impl<'a> Planner<'a> {
             .flatten()
             .filter_map(|key| String::from_utf8(key).ok())
             .collect();
-        // The first in alphabetical order among equals. A word whose paragraphs are all gone can
-        // linger in the vocabulary: it needs a frequency above 0.
+        // The first in alphabetical order among equals, and never a word no paragraph holds.
         let mut best: Option<(String, u64)> = None;
         for word in words {
             let freq = self.word_freq(&word)?;
