@@ -159,7 +159,11 @@ impl SegmentCollector for ValueCountsSegment {
         let Some(values) = &self.values else {
             return;
         };
-        let first = first_paragraph(&self.paragraph, doc).unwrap_or(doc);
+        let first = self
+            .paragraph
+            .first(doc)
+            .and_then(|number| first_paragraph(doc, number))
+            .unwrap_or(doc);
         let doc_hash = self
             .doc_hash
             .as_ref()

@@ -522,6 +522,7 @@ impl SearchIndex {
             .map(|(score, address)| {
                 let columns = self.columns.get(searcher, address.segment_ord)?;
                 let doc = address.doc_id;
+                let paragraph = columns.prior.paragraph.first(doc);
                 let prior = if apply_prior {
                     columns.prior.prior(doc)
                 } else {
@@ -530,10 +531,11 @@ impl SearchIndex {
                 Ok(Candidate {
                     score: score * prior,
                     day: columns.prior.day(doc),
-                    doc_hash: first_paragraph(&columns.prior.paragraph, doc)
+                    doc_hash: paragraph
+                        .and_then(|number| first_paragraph(doc, number))
                         .and_then(|first| columns.doc_hash.first(first))
                         .unwrap_or_default(),
-                    paragraph: columns.prior.paragraph.first(doc).unwrap_or_default(),
+                    paragraph: paragraph.unwrap_or_default(),
                     text_hash: columns.text_hash.first(doc).unwrap_or_default(),
                     address,
                 })
@@ -861,15 +863,12 @@ impl PriorColumns {
     }
 }
 
-/// The first paragraph of the document that paragraph `doc` is part of, from the `paragraph`
-/// column. A document's paragraphs sit side by side and in order, so the first one is `doc` less
-/// its paragraph number plus one. Fields of the document as a whole (`doc_hash` and the facets)
-/// are on its first paragraph only.
-pub(crate) fn first_paragraph(
-    paragraph: &Column<u64>,
-    doc: tantivy::DocId,
-) -> Option<tantivy::DocId> {
-    let before = paragraph.first(doc)?.checked_sub(1)?;
+/// The first paragraph of the document that paragraph `doc`, its number `number`, is part of. A
+/// document's paragraphs sit side by side and in order, so the first one is `doc` less `number`
+/// plus one. Fields of the document as a whole (`doc_hash` and the facets) are on its first
+/// paragraph only.
+pub(crate) fn first_paragraph(doc: tantivy::DocId, number: u64) -> Option<tantivy::DocId> {
+    let before = number.checked_sub(1)?;
     doc.checked_sub(tantivy::DocId::try_from(before).ok()?)
 }
 
