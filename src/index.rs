@@ -303,7 +303,8 @@ pub fn check_index(dir: impl AsRef<Path>) -> Result<CheckReport> {
     if !report.is_ok() {
         return Ok(report);
     }
-    match read_every_paragraph(&index) {
+    let fields = Fields::resolve(&index.schema()).ok_or_else(|| mismatch(dir, "?"))?;
+    match read_every_paragraph(&index, &fields) {
         Ok((segments, paragraphs, problems)) => {
             report.segments = segments;
             report.paragraphs = paragraphs;
@@ -332,8 +333,13 @@ pub fn check_index(dir: impl AsRef<Path>) -> Result<CheckReport> {
     Ok(report)
 }
 
-/// Segments, paragraphs, and the problems met reading every stored paragraph.
-fn read_every_paragraph(index: &tantivy::Index) -> Result<(usize, u64, Vec<String>)> {
+/// Segments, paragraphs, and the problems met reading every stored paragraph (and the fields of
+/// every document, on its first paragraph).
+fn read_every_paragraph(
+    index: &tantivy::Index,
+    fields: &Fields,
+) -> Result<(usize, u64, Vec<String>)> {
+    use tantivy::schema::Value;
     let reader: IndexReader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
@@ -345,13 +351,29 @@ fn read_every_paragraph(index: &tantivy::Index) -> Result<(usize, u64, Vec<Strin
             .get_store_reader(1)
             .map_err(|err| Error::Tantivy(err.into()))?;
         for doc in segment.doc_ids_alive() {
-            if let Err(err) = store.get::<tantivy::TantivyDocument>(doc) {
-                problems.push(format!(
-                    "segment {}: paragraph {doc} cannot be read ({err})",
-                    segment.segment_id().uuid_string()
-                ));
-                break;
-            }
+            let problem = match store.get::<tantivy::TantivyDocument>(doc) {
+                Err(err) => format!("cannot be read ({err})"),
+                Ok(stored) => {
+                    let first = stored
+                        .get_first(fields.paragraph)
+                        .and_then(|value| value.as_u64())
+                        == Some(1);
+                    let document = stored
+                        .get_first(fields.document)
+                        .and_then(|value| value.as_bytes())
+                        .map(serde_json::from_slice::<schema::DocumentFields>);
+                    match document {
+                        Some(Err(err)) => format!("has unreadable document fields ({err})"),
+                        None if first => "lacks its document's fields".to_string(),
+                        _ => continue,
+                    }
+                }
+            };
+            problems.push(format!(
+                "segment {}: paragraph {doc} {problem}",
+                segment.segment_id().uuid_string()
+            ));
+            break;
         }
     }
     Ok((
@@ -366,20 +388,48 @@ mod tests {
     use super::*;
     use crate::{build_index, IndexOptions, NoProgress};
 
+    /// Writes `text` to the corpus file `name` and indexes the corpus.
+    fn index_file(index_dir: &Path, corpus: &Path, name: &str, text: &str) {
+        std::fs::write(corpus.join(name), text).unwrap();
+        build_index(index_dir, corpus, &IndexOptions::default(), &NoProgress).unwrap();
+    }
+
+    #[test]
+    fn check_reports_a_document_without_readable_fields() {
+        let corpus = tempfile::tempdir().unwrap();
+        let index_dir = tempfile::tempdir().unwrap();
+        index_file(index_dir.path(), corpus.path(), "a.txt", "One.\n\nTwo.\n");
+        assert!(check_index(index_dir.path()).unwrap().is_ok());
+
+        // A first paragraph whose document fields are not JSON, committed like the indexer does.
+        let index = tantivy::Index::open_in_dir(index_dir.path()).unwrap();
+        schema::register_tokenizers(index.tokenizers());
+        let fields = Fields::resolve(&index.schema()).unwrap();
+        let payload = index.load_metas().unwrap().payload.unwrap();
+        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        let mut doc = tantivy::TantivyDocument::default();
+        doc.add_u64(fields.paragraph, 1);
+        doc.add_bytes(fields.document, b"{not json".as_slice());
+        writer.add_document(doc).unwrap();
+        let mut commit = writer.prepare_commit().unwrap();
+        commit.set_payload(&payload);
+        commit.commit().unwrap();
+
+        let report = check_index(index_dir.path()).unwrap();
+        assert!(
+            report.problems.iter().any(|problem| problem
+                .contains("paragraph 0 has unreadable document fields (key must be a string")),
+            "{:?}",
+            report.problems
+        );
+    }
+
     #[test]
     fn refresh_reloads_only_after_a_commit() {
         let corpus = tempfile::tempdir().unwrap();
         let index_dir = tempfile::tempdir().unwrap();
-        let index = |text: &str, name: &str| {
-            std::fs::write(corpus.path().join(name), text).unwrap();
-            build_index(
-                index_dir.path(),
-                corpus.path(),
-                &IndexOptions::default(),
-                &NoProgress,
-            )
-            .unwrap();
-        };
+        let index =
+            |text: &str, name: &str| index_file(index_dir.path(), corpus.path(), name, text);
         index("One paragraph.\n", "a.txt");
         let search = SearchIndex::open(index_dir.path()).unwrap();
         assert!(!search.refresh().unwrap(), "nothing changed since opening");

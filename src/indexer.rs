@@ -776,14 +776,19 @@ impl Vocabulary {
     }
 }
 
-/// One tantivy document per paragraph; the first also holds the fast fields of the document as a
-/// whole and lists `words` in the `spelling` field.
+/// One tantivy document per paragraph; the first also stores the fields of the document as a
+/// whole, holds its fast fields and lists `words` in the `spelling` field.
 fn tantivy_documents<'a>(
     fields: &'a Fields,
     document: &'a Document,
     mut words: String,
 ) -> impl Iterator<Item = TantivyDocument> + 'a {
     let doc_hash = schema::doc_hash(&document.key);
+    let day = document
+        .date
+        .as_deref()
+        .and_then(crate::date::IsoDate::parse)
+        .map(|day| day.number());
     document
         .paragraphs
         .iter()
@@ -792,9 +797,6 @@ fn tantivy_documents<'a>(
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.doc, &document.key);
             doc.add_text(fields.path, &document.path);
-            if let Some(id) = &document.id {
-                doc.add_text(fields.id, id);
-            }
             doc.add_u64(fields.paragraph, number as u64 + 1);
             doc.add_u64(
                 fields.words,
@@ -804,6 +806,7 @@ fn tantivy_documents<'a>(
             doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
             if number == 0 {
                 // Fields of the document as a whole (see `search::first_paragraph`).
+                doc.add_bytes(fields.document, &stored_fields(document));
                 doc.add_u64(fields.doc_hash, doc_hash);
                 doc.add_text(fields.topic_facet, &document.topic);
                 for author in &document.authors {
@@ -826,17 +829,26 @@ fn tantivy_documents<'a>(
             for tag in &document.tags {
                 doc.add_text(fields.tags, tag);
             }
-            if let Some(date) = &document.date {
-                doc.add_text(fields.date, date);
-                if let Some(day) = crate::date::IsoDate::parse(date) {
-                    doc.add_u64(fields.day, day.number());
-                }
-            }
-            if let Some(url) = &document.url {
-                doc.add_text(fields.url, url);
+            if let Some(day) = day {
+                doc.add_u64(fields.day, day);
             }
             doc
         })
+}
+
+/// The `document` field's value: the document's own fields as JSON.
+fn stored_fields(document: &Document) -> Vec<u8> {
+    let fields = schema::DocumentFields {
+        key: document.key.clone(),
+        path: document.path.clone(),
+        id: document.id.clone(),
+        topic: document.topic.clone(),
+        authors: document.authors.clone(),
+        tags: document.tags.clone(),
+        date: document.date.clone(),
+        url: document.url.clone(),
+    };
+    serde_json::to_vec(&fields).expect("strings serialize")
 }
 
 #[cfg(test)]

@@ -5,11 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
-use tantivy::TantivyDocument;
 
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
-use crate::search::Stored;
 
 /// The stable reference of a paragraph: its document's key (the path relative to the corpus
 /// root, or `path:id` for a JSON Lines record) and its number in the document, written
@@ -109,10 +107,8 @@ impl SearchIndex {
     pub fn passage(&self, reference: &PassageRef, context: usize) -> Result<Passage> {
         let searcher = self.reader.searcher();
         let address = self.find_paragraph(&searcher, reference)?;
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let stored = Stored::new(&self.fields, &doc);
-        let (before, after) =
-            self.context(&searcher, address, &stored.doc, stored.paragraph, context)?;
+        let stored = self.stored(&searcher, address)?;
+        let (before, after) = self.context(&searcher, address, stored.paragraph, context)?;
 
         let copies = self.copies_of(
             &searcher,
@@ -123,18 +119,18 @@ impl SearchIndex {
 
         Ok(Passage {
             reference: stored.reference(),
-            author: stored.authors.join(", "),
+            author: stored.document.authors.join(", "),
             also_in: copies.listed,
             also_in_total: copies.total,
-            authors: stored.authors,
-            topic: stored.topic,
-            path: stored.path,
-            id: stored.id,
+            authors: stored.document.authors,
+            topic: stored.document.topic,
+            path: stored.document.path,
+            id: stored.document.id,
             paragraph: stored.paragraph,
             section: stored.section,
-            date: stored.date,
-            url: stored.url,
-            tags: stored.tags,
+            date: stored.document.date,
+            url: stored.document.url,
+            tags: stored.document.tags,
             text: stored.text,
             before,
             after,

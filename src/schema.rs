@@ -15,41 +15,46 @@ use tantivy::tokenizer::{
 
 /// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
 /// a field option or a tokenizer changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The declared schema this code must agree with.
-pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v3.json");
+pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v4.json");
 
 /// Field names, as stored in the index and accepted as query prefixes (`author:`, `topic:`).
 pub mod names {
-    /// Unique key of a source document: the path, or `path:id` for a JSON Lines record.
+    /// Unique key of a source document: the path, or `path:id` for a JSON Lines record. Indexed on
+    /// every paragraph (a paragraph is looked up by its document's key and number).
     pub const DOC: &str = "doc";
     /// A 64-bit hash of `doc`, as a fast field: which hits share a document, cheaply. On the
     /// document's first paragraph only (see `search::first_paragraph`).
     pub const DOC_HASH: &str = "doc_hash";
-    /// Path of the source file, relative to the corpus root, with `/` separators.
+    /// Path of the source file, relative to the corpus root, with `/` separators. Indexed on every
+    /// paragraph: re-indexing a file deletes its paragraphs by path.
     pub const PATH: &str = "path";
-    /// Record id inside a JSON Lines file.
-    pub const ID: &str = "id";
+    /// The fields of the document as a whole ([`DocumentFields`](super::DocumentFields)) as JSON,
+    /// stored on its first paragraph only: the key, path, record id, topic, authors, tags, date
+    /// and url, which the indexed fields of every paragraph hold too but need not store.
+    pub const DOCUMENT: &str = "document";
     /// Number of the paragraph within its document, starting at 1; stored and a fast field (a
     /// paragraph is looked up by its document's key and this column).
     pub const PARAGRAPH: &str = "paragraph";
     /// Number of words in the paragraph, for the length prior of the ranking.
     pub const WORDS: &str = "words";
-    /// Plain text of the paragraph.
+    /// Plain text of the paragraph; stored, like `section` and `paragraph`.
     pub const TEXT: &str = "text";
     /// Words of the document, unstemmed, on its first paragraph only: the vocabulary that
     /// spelling corrections are drawn from. A word is listed on a few of the documents that use
     /// it, not all (see `ALWAYS_LISTED_USES` in the indexer).
     pub const SPELLING: &str = "spelling";
-    /// Title or topic of the document.
+    /// Title or topic of the document, indexed on every paragraph (a match in it counts for each).
     pub const TOPIC: &str = "topic";
     /// The exact topic, as a fast field: facet counts by topic. On the document's first paragraph
     /// only, like `doc_hash`.
     pub const TOPIC_FACET: &str = "topic_facet";
     /// The nearest heading above the paragraph.
     pub const SECTION: &str = "section";
-    /// One value per author: the canonical name where the corpus's aliases file names one.
+    /// One value per author: the canonical name where the corpus's aliases file names one. Indexed
+    /// on every paragraph, for filters.
     pub const AUTHOR: &str = "author";
     /// The other spellings of the document's authors listed in the aliases file, so that
     /// `--author` finds a person by any of them. Indexed, not stored.
@@ -57,18 +62,14 @@ pub mod names {
     /// The exact author names, as a fast field: facet counts by author. On the document's first
     /// paragraph only, like `doc_hash`.
     pub const AUTHOR_FACET: &str = "author_facet";
-    /// One value per tag.
+    /// One value per tag, indexed on every paragraph.
     pub const TAGS: &str = "tags";
-    /// Publication date as `YYYY-MM-DD`.
-    pub const DATE: &str = "date";
     /// Publication date as the number `YYYYMMDD` (absent when the document has no date), as a fast
     /// field: date filters (range queries read the column), date sorts and timelines.
     pub const DAY: &str = "day";
     /// A 64-bit hash of the paragraph's normalised text (see [`text_hash`](super::text_hash)),
     /// indexed and fast: finding copies of a paragraph in other documents.
     pub const TEXT_HASH: &str = "text_hash";
-    /// Where the document was published.
-    pub const URL: &str = "url";
 }
 
 /// Tokenizer for prose: words, lower-cased, accents folded, English stemming.
@@ -85,7 +86,7 @@ pub struct Fields {
     pub doc: Field,
     pub doc_hash: Field,
     pub path: Field,
-    pub id: Field,
+    pub document: Field,
     pub paragraph: Field,
     pub words: Field,
     pub text: Field,
@@ -98,9 +99,7 @@ pub struct Fields {
     pub author_aliases: Field,
     pub author_facet: Field,
     pub tags: Field,
-    pub date: Field,
     pub day: Field,
-    pub url: Field,
 }
 
 impl Fields {
@@ -111,7 +110,7 @@ impl Fields {
             doc: get(names::DOC)?,
             doc_hash: get(names::DOC_HASH)?,
             path: get(names::PATH)?,
-            id: get(names::ID)?,
+            document: get(names::DOCUMENT)?,
             paragraph: get(names::PARAGRAPH)?,
             words: get(names::WORDS)?,
             text: get(names::TEXT)?,
@@ -124,9 +123,7 @@ impl Fields {
             author_aliases: get(names::AUTHOR_ALIASES)?,
             author_facet: get(names::AUTHOR_FACET)?,
             tags: get(names::TAGS)?,
-            date: get(names::DATE)?,
             day: get(names::DAY)?,
-            url: get(names::URL)?,
         })
     }
 }
@@ -134,7 +131,9 @@ impl Fields {
 /// Builds the schema declared in [`SCHEMA_FILE`].
 ///
 /// Only the fields that BM25 scores (`text`, `topic`, `section`) keep field norms; the others
-/// are looked up or filtered on, and a norm would cost a byte per paragraph for nothing.
+/// are looked up or filtered on, and a norm would cost a byte per paragraph for nothing. A
+/// paragraph stores its own text, section and number; what its document holds as a whole is
+/// stored once, on the document's first paragraph (`document`).
 pub fn build_schema() -> Schema {
     let indexed = |tokenizer: &str, record: IndexRecordOption, norms: bool| {
         TextFieldIndexing::default()
@@ -143,13 +142,11 @@ pub fn build_schema() -> Schema {
             .set_fieldnorms(norms)
     };
     let prose = || {
-        TextOptions::default()
-            .set_stored()
-            .set_indexing_options(indexed(
-                PROSE_TOKENIZER,
-                IndexRecordOption::WithFreqsAndPositions,
-                true,
-            ))
+        TextOptions::default().set_indexing_options(indexed(
+            PROSE_TOKENIZER,
+            IndexRecordOption::WithFreqsAndPositions,
+            true,
+        ))
     };
     // Names and tags: matched as phrases by filters and prefixes, not scored.
     let names = || {
@@ -160,21 +157,19 @@ pub fn build_schema() -> Schema {
         ))
     };
     let key = || {
-        TextOptions::default()
-            .set_stored()
-            .set_indexing_options(indexed("raw", IndexRecordOption::Basic, false))
+        TextOptions::default().set_indexing_options(indexed("raw", IndexRecordOption::Basic, false))
     };
     let mut builder = Schema::builder();
     builder.add_text_field(names::DOC, key());
     builder.add_u64_field(names::DOC_HASH, FAST);
     builder.add_text_field(names::PATH, key());
-    builder.add_text_field(names::ID, STORED);
+    builder.add_bytes_field(names::DOCUMENT, STORED);
     builder.add_u64_field(
         names::PARAGRAPH,
         NumericOptions::default().set_stored().set_fast(),
     );
     builder.add_u64_field(names::WORDS, FAST);
-    builder.add_text_field(names::TEXT, prose());
+    builder.add_text_field(names::TEXT, prose().set_stored());
     builder.add_u64_field(
         names::TEXT_HASH,
         NumericOptions::default().set_indexed().set_fast(),
@@ -189,15 +184,35 @@ pub fn build_schema() -> Schema {
     );
     builder.add_text_field(names::TOPIC, prose());
     builder.add_text_field(names::TOPIC_FACET, FAST);
-    builder.add_text_field(names::SECTION, prose());
-    builder.add_text_field(names::AUTHOR, names().set_stored());
+    builder.add_text_field(names::SECTION, prose().set_stored());
+    builder.add_text_field(names::AUTHOR, names());
     builder.add_text_field(names::AUTHOR_ALIASES, names());
     builder.add_text_field(names::AUTHOR_FACET, FAST);
-    builder.add_text_field(names::TAGS, names().set_stored());
-    builder.add_text_field(names::DATE, STORED);
+    builder.add_text_field(names::TAGS, names());
     builder.add_u64_field(names::DAY, FAST);
-    builder.add_text_field(names::URL, STORED);
     builder.build()
+}
+
+/// The fields of a document as a whole, as its first paragraph stores them (`document`, as JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocumentFields {
+    /// The document's key (see [`names::DOC`]).
+    pub key: String,
+    pub path: String,
+    /// Record id inside a JSON Lines file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub topic: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Publication date as `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Where the document was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The value of the `doc_hash` field for a document key (64-bit FNV-1a: stable across builds).
@@ -388,7 +403,7 @@ mod tests {
     fn code_and_declared_schema_agree() {
         if std::env::var_os("AI_SEARCH_BLESS_SCHEMA").is_some() {
             let declared = serde_json::json!({"fields": build_schema(), "version": SCHEMA_VERSION});
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v3.json");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v4.json");
             let text = serde_json::to_string_pretty(&declared).unwrap() + "\n";
             std::fs::write(path, text).unwrap();
             return;

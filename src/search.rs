@@ -24,7 +24,7 @@ use crate::index::SearchIndex;
 use crate::passage::{Location, PassageRef};
 use crate::query::{self, FirstStage};
 use crate::rescore::Ranking;
-use crate::schema::{names, Fields};
+use crate::schema::{names, DocumentFields};
 
 /// How many of the best paragraphs by the first, cheaper score are scored again with every
 /// bonus of the ranking.
@@ -214,8 +214,7 @@ impl SearchIndex {
         let reference: PassageRef = request.query.parse()?;
         let searcher = self.reader.searcher();
         let address = self.find_paragraph(&searcher, &reference)?;
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let stored = Stored::new(&self.fields, &doc);
+        let stored = self.stored(&searcher, address)?;
         let words = self.content_words(&stored.text);
         let like = tantivy::query::MoreLikeThisQuery::builder()
             .with_min_doc_frequency(1)
@@ -231,7 +230,7 @@ impl SearchIndex {
             (
                 Occur::MustNot,
                 Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.doc, &stored.doc),
+                    Term::from_field_text(self.fields.doc, &stored.document.key),
                     IndexRecordOption::Basic,
                 )),
             ),
@@ -353,13 +352,11 @@ impl SearchIndex {
             .into_iter()
             .enumerate()
             .map(|(i, candidate)| {
-                let doc: TantivyDocument = searcher.doc(candidate.address)?;
-                let stored = Stored::new(&self.fields, &doc);
+                let stored = self.stored(searcher, candidate.address)?;
                 let (snippet, highlights) = snippet_of(&snippets, &stored.text);
                 let (before, after) = self.context(
                     searcher,
                     candidate.address,
-                    &stored.doc,
                     stored.paragraph,
                     request.context,
                 )?;
@@ -368,16 +365,16 @@ impl SearchIndex {
                     rank: request.offset + i + 1,
                     score: candidate.score,
                     reference: stored.reference(),
-                    author: stored.authors.join(", "),
-                    authors: stored.authors,
-                    topic: stored.topic,
-                    path: stored.path,
-                    id: stored.id,
+                    author: stored.document.authors.join(", "),
+                    authors: stored.document.authors,
+                    topic: stored.document.topic,
+                    path: stored.document.path,
+                    id: stored.document.id,
                     paragraph: stored.paragraph,
                     section: stored.section,
-                    date: stored.date,
-                    url: stored.url,
-                    tags: stored.tags,
+                    date: stored.document.date,
+                    url: stored.document.url,
+                    tags: stored.document.tags,
                     text: stored.text,
                     snippet,
                     highlights,
@@ -588,14 +585,14 @@ impl SearchIndex {
         let mut listed = addresses
             .into_iter()
             .take(MAX_COPIES_LISTED)
-            .map(|address| {
-                let doc: TantivyDocument = searcher.doc(address)?;
-                Ok(Stored::new(&self.fields, &doc))
-            })
+            .map(|address| self.document_of(searcher, address))
             .collect::<Result<Vec<_>>>()?;
-        listed.sort_by(|a, b| (&a.doc, a.paragraph).cmp(&(&b.doc, b.paragraph)));
+        listed.sort_by(|(a, a_number), (b, b_number)| (&a.key, a_number).cmp(&(&b.key, b_number)));
         Ok(Copies {
-            listed: listed.iter().map(Stored::location).collect(),
+            listed: listed
+                .into_iter()
+                .map(|(document, number)| location(document, number))
+                .collect(),
             total,
         })
     }
@@ -676,33 +673,36 @@ impl SearchIndex {
     }
 
     /// The texts of up to `context` paragraphs on each side of the paragraph at `address` (number
-    /// `number` of document `doc`), in reading order. The indexer adds a document's paragraphs
+    /// `number` of its document), in reading order. The indexer adds a document's paragraphs
     /// together and in order, so they sit side by side in one segment: the context is read from
-    /// the neighbouring addresses, up to the first that holds another document.
+    /// the neighbouring addresses, up to the first that holds another document (whose number
+    /// does not follow on).
     pub(crate) fn context(
         &self,
         searcher: &Searcher,
         address: DocAddress,
-        doc: &str,
         number: u64,
         context: usize,
     ) -> Result<(Vec<String>, Vec<String>)> {
         let segment = searcher.segment_reader(address.segment_ord);
+        let numbers = self.columns.paragraph(searcher, address.segment_ord)?;
         // The text of the paragraph stored `offset` places from the hit, if it is paragraph
-        // `number + offset` of the same document.
+        // `number + offset` of the same document (its column says so before the store is read).
         let neighbour = |offset: i64| -> Result<Option<String>> {
             let Some(doc_id) = address
                 .doc_id
                 .checked_add_signed(offset as i32)
                 .filter(|doc_id| *doc_id < segment.max_doc() && !segment.is_deleted(*doc_id))
+                .filter(|doc_id| numbers.first(*doc_id) == number.checked_add_signed(offset))
             else {
                 return Ok(None);
             };
             let stored: TantivyDocument =
                 searcher.doc(DocAddress::new(address.segment_ord, doc_id))?;
-            let stored = Stored::new(&self.fields, &stored);
-            let expected = number.checked_add_signed(offset);
-            Ok((stored.doc == doc && Some(stored.paragraph) == expected).then_some(stored.text))
+            Ok(stored
+                .get_first(self.fields.text)
+                .and_then(|value| value.as_str())
+                .map(str::to_string))
         };
         // Up to `context` paragraphs on one side (`step` -1 or 1), nearest first.
         let side = |step: i64| -> Result<Vec<String>> {
@@ -721,68 +721,112 @@ impl SearchIndex {
     }
 }
 
-/// The stored fields of one paragraph.
+/// The stored fields of one paragraph, with those of its document.
 pub(crate) struct Stored {
-    pub(crate) doc: String,
-    pub(crate) path: String,
-    pub(crate) id: Option<String>,
+    pub(crate) document: DocumentFields,
     pub(crate) paragraph: u64,
     pub(crate) text: String,
-    pub(crate) topic: String,
     pub(crate) section: Option<String>,
-    pub(crate) authors: Vec<String>,
-    pub(crate) tags: Vec<String>,
-    pub(crate) date: Option<String>,
-    pub(crate) url: Option<String>,
+}
+
+impl SearchIndex {
+    /// The stored fields of the paragraph at `address`, and of its document.
+    pub(crate) fn stored(&self, searcher: &Searcher, address: DocAddress) -> Result<Stored> {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|value| value.as_str())
+                .map(str::to_string)
+        };
+        let paragraph = doc
+            .get_first(self.fields.paragraph)
+            .and_then(|value| value.as_u64())
+            .unwrap_or_default();
+        Ok(Stored {
+            document: self.document_fields(searcher, address, paragraph, Some(&doc))?,
+            paragraph,
+            text: text(self.fields.text).unwrap_or_default(),
+            section: text(self.fields.section),
+        })
+    }
+
+    /// The fields of the document whose paragraph `number` is at `address`, stored on the
+    /// document's first paragraph (`read`, when that is the one at `address` and it is read
+    /// already).
+    fn document_fields(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+        number: u64,
+        read: Option<&TantivyDocument>,
+    ) -> Result<DocumentFields> {
+        let first = first_paragraph(address.doc_id, number)
+            .map(|doc_id| DocAddress::new(address.segment_ord, doc_id));
+        let fetched: TantivyDocument;
+        let doc = match (first, read) {
+            (Some(first), Some(read)) if first == address => Some(read),
+            (Some(first), _) => {
+                fetched = searcher.doc(first)?;
+                Some(&fetched)
+            }
+            (None, _) => None,
+        };
+        doc.and_then(|doc| doc.get_first(self.fields.document))
+            .and_then(|value| value.as_bytes())
+            .and_then(|bytes| serde_json::from_slice(bytes).ok())
+            .ok_or_else(|| Error::Corrupt {
+                path: self.dir().to_path_buf(),
+                message: format!(
+                    "the document of paragraph {number} at {address:?} has no readable fields"
+                ),
+            })
+    }
+
+    /// The document of the paragraph at `address` and the paragraph's number, without the
+    /// paragraph's own stored fields: the number comes from its column, the rest from one read of
+    /// the store at the document's first paragraph.
+    fn document_of(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> Result<(DocumentFields, u64)> {
+        let number = self
+            .columns
+            .paragraph(searcher, address.segment_ord)?
+            .first(address.doc_id)
+            .unwrap_or_default();
+        let document = self.document_fields(searcher, address, number, None)?;
+        Ok((document, number))
+    }
 }
 
 impl Stored {
-    pub(crate) fn new(fields: &Fields, doc: &TantivyDocument) -> Stored {
-        let all = |field| -> Vec<String> {
-            doc.get_all(field)
-                .filter_map(|value| value.as_str().map(str::to_string))
-                .collect()
-        };
-        let first = |field| all(field).into_iter().next();
-        Stored {
-            doc: first(fields.doc).unwrap_or_default(),
-            path: first(fields.path).unwrap_or_default(),
-            id: first(fields.id),
-            paragraph: doc
-                .get_first(fields.paragraph)
-                .and_then(|value| value.as_u64())
-                .unwrap_or_default(),
-            text: first(fields.text).unwrap_or_default(),
-            topic: first(fields.topic).unwrap_or_default(),
-            section: first(fields.section),
-            authors: all(fields.author),
-            tags: all(fields.tags),
-            date: first(fields.date),
-            url: first(fields.url),
-        }
-    }
-
     /// The paragraph's reference, `DOC#N`.
     pub(crate) fn reference(&self) -> String {
-        PassageRef {
-            doc: self.doc.clone(),
-            paragraph: self.paragraph,
-        }
-        .to_string()
+        reference(&self.document, self.paragraph)
     }
+}
 
-    /// Where the paragraph is, for lists of copies.
-    pub(crate) fn location(&self) -> Location {
-        Location {
-            reference: self.reference(),
-            path: self.path.clone(),
-            id: self.id.clone(),
-            paragraph: self.paragraph,
-            author: self.authors.join(", "),
-            topic: self.topic.clone(),
-            date: self.date.clone(),
-            url: self.url.clone(),
-        }
+/// The reference of paragraph `number` of `document`, `DOC#N`.
+fn reference(document: &DocumentFields, number: u64) -> String {
+    PassageRef {
+        doc: document.key.clone(),
+        paragraph: number,
+    }
+    .to_string()
+}
+
+/// Where paragraph `number` of `document` is, for lists of copies.
+fn location(document: DocumentFields, number: u64) -> Location {
+    Location {
+        reference: reference(&document, number),
+        author: document.authors.join(", "),
+        path: document.path,
+        id: document.id,
+        paragraph: number,
+        topic: document.topic,
+        date: document.date,
+        url: document.url,
     }
 }
 
@@ -896,6 +940,15 @@ impl CandidateColumns {
 pub(crate) struct ColumnCache(Mutex<HashMap<SegmentId, Arc<CandidateColumns>>>);
 
 impl ColumnCache {
+    /// The `paragraph` column of a segment.
+    pub(crate) fn paragraph(
+        &self,
+        searcher: &Searcher,
+        segment_ord: SegmentOrdinal,
+    ) -> Result<Column<u64>> {
+        Ok(self.get(searcher, segment_ord)?.prior.paragraph.clone())
+    }
+
     /// The `text_hash` column of a segment.
     pub(crate) fn text_hash(
         &self,
