@@ -39,7 +39,7 @@ pub struct SearchIndex {
     pub(crate) reader: IndexReader,
     pub(crate) fields: Fields,
     pub(crate) stop_words: tantivy::tokenizer::TextAnalyzer,
-    pub(crate) columns: crate::search::ColumnCache,
+    pub(crate) columns: std::sync::Arc<crate::search::ColumnCache>,
     dir: PathBuf,
     /// `meta.json` as it was just before the reader last loaded, for [`SearchIndex::refresh`].
     loaded: Mutex<Option<MetaStamp>>,

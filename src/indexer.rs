@@ -777,7 +777,7 @@ impl Vocabulary {
 }
 
 /// One tantivy document per paragraph; the first also stores the fields of the document as a
-/// whole, holds its fast fields and lists `words` in the `spelling` field.
+/// whole, holds its fast fields, authors and tags, and lists `words` in the `spelling` field.
 fn tantivy_documents<'a>(
     fields: &'a Fields,
     document: &'a Document,
@@ -815,19 +815,21 @@ fn tantivy_documents<'a>(
                 if !words.is_empty() {
                     doc.add_text(fields.spelling, std::mem::take(&mut words));
                 }
+                // Matched as a whole document (see `block_join`).
+                for author in &document.authors {
+                    doc.add_text(fields.author, author);
+                }
+                for alias in &document.author_aliases {
+                    doc.add_text(fields.author_aliases, alias);
+                }
+                for tag in &document.tags {
+                    doc.add_text(fields.tags, tag);
+                }
             }
+            // Scored with the paragraph: on every one.
             doc.add_text(fields.topic, &document.topic);
             if let Some(section) = &paragraph.section {
                 doc.add_text(fields.section, section);
-            }
-            for author in &document.authors {
-                doc.add_text(fields.author, author);
-            }
-            for alias in &document.author_aliases {
-                doc.add_text(fields.author_aliases, alias);
-            }
-            for tag in &document.tags {
-                doc.add_text(fields.tags, tag);
             }
             if let Some(day) = day {
                 doc.add_u64(fields.day, day);

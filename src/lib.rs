@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+mod block_join;
 pub mod corpus;
 mod date;
 mod error;

@@ -8,8 +8,10 @@
 //! that fails they are read as free text, with a notice.
 
 use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser, TermQuery,
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser,
+    QueryParserError, TermQuery,
 };
+use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{
     Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
@@ -22,14 +24,18 @@ pub(crate) fn stop_word_analyzer() -> TextAnalyzer {
         .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
         .build()
 }
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use tantivy::{Searcher, SegmentReader, Term};
 
+use crate::block_join::ParagraphsOf;
 use crate::error::{Error, Result};
 use crate::first_stage::PARALLEL_MIN_PARAGRAPHS;
 use crate::index::SearchIndex;
 use crate::rescore::Ranking;
 use crate::schema::names;
+use crate::search::ColumnCache;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
@@ -144,7 +150,7 @@ pub(crate) fn plan(index: &SearchIndex, searcher: &Searcher, query: &str) -> Res
     }
     let planner = Planner::new(index, searcher)?;
     if uses_operators(query) {
-        match planner.parser().parse_query(query) {
+        match planner.parse_operators(query) {
             Ok(parsed) => {
                 return Ok(Plan {
                     matching: parsed,
@@ -184,6 +190,78 @@ fn uses_operators(query: &str) -> bool {
                     .is_some_and(|rest| rest.starts_with(':'))
             })
     })
+}
+
+/// Fields that only a document's first paragraph holds (see `block_join`).
+const DOCUMENT_FIELDS: &[&str] = &[names::AUTHOR, names::AUTHOR_ALIASES, names::TAGS];
+
+/// The field a parsed clause names, if any.
+fn leaf_field(leaf: &UserInputLeaf) -> Option<&str> {
+    match leaf {
+        UserInputLeaf::Literal(literal) => literal.field_name.as_deref(),
+        UserInputLeaf::Range { field, .. }
+        | UserInputLeaf::Set { field, .. }
+        | UserInputLeaf::Regex { field, .. } => field.as_deref(),
+        UserInputLeaf::Exists { field } => Some(field),
+        UserInputLeaf::All => None,
+    }
+}
+
+/// True when a clause of `ast` is on a field of [`DOCUMENT_FIELDS`].
+fn names_document_field(ast: &UserInputAst) -> bool {
+    match ast {
+        UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| names_document_field(ast)),
+        UserInputAst::Boost(ast, _) => names_document_field(ast),
+        UserInputAst::Leaf(leaf) => leaf_field(leaf).is_some_and(|f| DOCUMENT_FIELDS.contains(&f)),
+    }
+}
+
+/// True when `ast` only excludes, at every level (as tantivy's parser judges it).
+fn all_negative(ast: &UserInputAst) -> bool {
+    match ast {
+        UserInputAst::Clause(clauses) => clauses
+            .iter()
+            .all(|(occur, ast)| *occur == Some(Occur::MustNot) || all_negative(ast)),
+        UserInputAst::Boost(ast, _) => all_negative(ast),
+        UserInputAst::Leaf(_) => false,
+    }
+}
+
+/// The query `parser` builds from `ast`, clause by clause, with the clauses on fields of the
+/// document as a whole matching every paragraph of the documents they find.
+fn build_joined(
+    parser: &QueryParser,
+    ast: UserInputAst,
+    columns: &Arc<ColumnCache>,
+) -> Result<Box<dyn Query>, QueryParserError> {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            let clauses = clauses
+                .into_iter()
+                // Like the parser: OR unless said otherwise.
+                .map(|(occur, ast)| {
+                    Ok((
+                        occur.unwrap_or(Occur::Should),
+                        build_joined(parser, ast, columns)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, QueryParserError>>()?;
+            Ok(Box::new(BooleanQuery::new(clauses)))
+        }
+        UserInputAst::Boost(ast, boost) => Ok(Box::new(BoostQuery::new(
+            build_joined(parser, *ast, columns)?,
+            boost.into_inner() as f32,
+        ))),
+        UserInputAst::Leaf(leaf) => {
+            let joined = leaf_field(&leaf).is_some_and(|f| DOCUMENT_FIELDS.contains(&f));
+            let query = parser.build_query_from_user_input_ast(UserInputAst::Leaf(leaf))?;
+            Ok(if joined {
+                Box::new(ParagraphsOf::new(query, Arc::clone(columns)))
+            } else {
+                query
+            })
+        }
+    }
 }
 
 /// The deepest nesting of parentheses outside quotes.
@@ -253,6 +331,23 @@ impl<'a> Planner<'a> {
         parser.set_field_boost(fields.topic, TOPIC_BOOST);
         parser.set_field_boost(fields.section, SECTION_BOOST);
         parser
+    }
+
+    /// Reads a query with operators through tantivy's parser. A clause on a field that only a
+    /// document's first paragraph holds (`author:`, `tags:`) matches every paragraph of the
+    /// documents it finds.
+    fn parse_operators(&self, query: &str) -> Result<Box<dyn Query>, QueryParserError> {
+        let parser = self.parser();
+        let ast = tantivy::query_grammar::parse_query(query)
+            .map_err(|_| QueryParserError::SyntaxError(query.to_string()))?;
+        if !names_document_field(&ast) {
+            return parser.parse_query(query);
+        }
+        // The parser refuses a query of exclusions only (`-author:lind`); so do we.
+        if all_negative(&ast) {
+            return Err(QueryParserError::AllButQueryForbidden);
+        }
+        build_joined(&parser, ast, &self.index.columns)
     }
 
     /// Plans a query of words and "quoted phrases".

@@ -15,10 +15,10 @@ use tantivy::tokenizer::{
 
 /// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
 /// a field option or a tokenizer changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The declared schema this code must agree with.
-pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v4.json");
+pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v5.json");
 
 /// Field names, as stored in the index and accepted as query prefixes (`author:`, `topic:`).
 pub mod names {
@@ -33,7 +33,8 @@ pub mod names {
     pub const PATH: &str = "path";
     /// The fields of the document as a whole ([`DocumentFields`](super::DocumentFields)) as JSON,
     /// stored on its first paragraph only: the key, path, record id, topic, authors, tags, date
-    /// and url, which the indexed fields of every paragraph hold too but need not store.
+    /// and url. The indexed fields that hold some of them (`doc`, `path`, `topic`, `author`,
+    /// `tags`) do not store them.
     pub const DOCUMENT: &str = "document";
     /// Number of the paragraph within its document, starting at 1; stored and a fast field (a
     /// paragraph is looked up by its document's key and this column).
@@ -53,16 +54,18 @@ pub mod names {
     pub const TOPIC_FACET: &str = "topic_facet";
     /// The nearest heading above the paragraph.
     pub const SECTION: &str = "section";
-    /// One value per author: the canonical name where the corpus's aliases file names one. Indexed
-    /// on every paragraph, for filters.
+    /// One value per author: the canonical name where the corpus's aliases file names one. On the
+    /// document's first paragraph only: filters and `author:` match the paragraphs of the
+    /// documents it finds there (see `block_join`).
     pub const AUTHOR: &str = "author";
     /// The other spellings of the document's authors listed in the aliases file, so that
-    /// `--author` finds a person by any of them. Indexed, not stored.
+    /// `--author` finds a person by any of them. Indexed, not stored; on the first paragraph
+    /// only, like `author`.
     pub const AUTHOR_ALIASES: &str = "author_aliases";
     /// The exact author names, as a fast field: facet counts by author. On the document's first
     /// paragraph only, like `doc_hash`.
     pub const AUTHOR_FACET: &str = "author_facet";
-    /// One value per tag, indexed on every paragraph.
+    /// One value per tag; on the first paragraph only, like `author`.
     pub const TAGS: &str = "tags";
     /// Publication date as the number `YYYYMMDD` (absent when the document has no date), as a fast
     /// field: date filters (range queries read the column), date sorts and timelines.
@@ -403,7 +406,7 @@ mod tests {
     fn code_and_declared_schema_agree() {
         if std::env::var_os("AI_SEARCH_BLESS_SCHEMA").is_some() {
             let declared = serde_json::json!({"fields": build_schema(), "version": SCHEMA_VERSION});
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v4.json");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v5.json");
             let text = serde_json::to_string_pretty(&declared).unwrap() + "\n";
             std::fs::write(path, text).unwrap();
             return;

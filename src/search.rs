@@ -16,6 +16,7 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
+use crate::block_join::ParagraphsOf;
 use crate::date::IsoDate;
 use crate::error::{Error, Result};
 use crate::facets::{count_matches, Facets, Timeline};
@@ -282,10 +283,13 @@ impl SearchIndex {
         if let Some(author) = &request.author {
             let canonical = self.phrase_filter(self.fields.author, author, "--author")?;
             let alias = self.phrase_filter(self.fields.author_aliases, author, "--author")?;
-            filters.push(Box::new(BooleanQuery::new(vec![
-                (Occur::Should, canonical),
-                (Occur::Should, alias),
-            ])));
+            filters.push(Box::new(ParagraphsOf::new(
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, canonical),
+                    (Occur::Should, alias),
+                ])),
+                Arc::clone(&self.columns),
+            )));
         }
         if let Some(topic) = &request.topic {
             filters.push(self.phrase_filter(self.fields.topic, topic, "--topic")?);
@@ -422,7 +426,7 @@ impl SearchIndex {
         rescore: Option<&Ranking>,
         request: &SearchRequest,
     ) -> Result<(usize, bool, Vec<Candidate>)> {
-        let texts = request.dedup.then_some(&self.columns);
+        let texts = request.dedup.then_some(&*self.columns);
         let (total, exact) = count_matches(searcher, query, texts, MAX_COUNTED_HITS)?;
         if request.limit == 0 {
             return Ok((total, exact, Vec::new()));
@@ -958,24 +962,41 @@ impl ColumnCache {
         Ok(self.get(searcher, segment_ord)?.text_hash.clone())
     }
 
+    /// The `paragraph` and `doc_hash` columns of `segment` (the latter holds a value on first
+    /// paragraphs only).
+    pub(crate) fn paragraphs(&self, segment: &SegmentReader) -> Result<(Column<u64>, Column<u64>)> {
+        let columns = self.of_segment(segment, None)?;
+        Ok((columns.prior.paragraph.clone(), columns.doc_hash.clone()))
+    }
+
     fn get(
         &self,
         searcher: &Searcher,
         segment_ord: SegmentOrdinal,
     ) -> Result<Arc<CandidateColumns>> {
-        let segment = searcher.segment_reader(segment_ord);
+        self.of_segment(searcher.segment_reader(segment_ord), Some(searcher))
+    }
+
+    /// The columns of `segment`; opening them, it forgets the segments that `searcher`, a new
+    /// generation of the index, no longer has.
+    fn of_segment(
+        &self,
+        segment: &SegmentReader,
+        searcher: Option<&Searcher>,
+    ) -> Result<Arc<CandidateColumns>> {
         let id = segment.segment_id();
         let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(columns) = cache.get(&id) {
             return Ok(Arc::clone(columns));
         }
-        // A new generation of the index: forget the segments it no longer has.
-        let live: HashSet<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(SegmentReader::segment_id)
-            .collect();
-        cache.retain(|id, _| live.contains(id));
+        if let Some(searcher) = searcher {
+            let live: HashSet<SegmentId> = searcher
+                .segment_readers()
+                .iter()
+                .map(SegmentReader::segment_id)
+                .collect();
+            cache.retain(|id, _| live.contains(id));
+        }
         let columns = Arc::new(CandidateColumns::open(segment)?);
         cache.insert(id, Arc::clone(&columns));
         Ok(columns)

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ai_search, hits, refs, Indexed};
+use common::{ai_search, hit_refs, hits, refs, Indexed};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -201,6 +201,42 @@ fn author_filter_returns_only_that_authors_paragraphs() {
     assert!(hits(&results)
         .iter()
         .all(|hit| hit["author"] == "Cara Diaz, Ann Lee"));
+}
+
+/// Authors and tags are indexed on a document's first paragraph only; a clause on them stands for
+/// every paragraph of the documents it finds.
+#[test]
+fn author_and_tags_clauses_cover_whole_documents() {
+    let indexed = Indexed::new();
+    let refs_of = |query: &str| {
+        let mut found = hit_refs(&indexed.json(&["--limit", "50", query]));
+        found.sort();
+        found
+    };
+    assert_eq!(
+        refs_of("tags:deception AND scratchpad"),
+        ["ann-lee/alignment-faking.md#2"]
+    );
+    assert_eq!(
+        refs_of("tags:arxiv AND evaluation"),
+        ["papers/ard.jsonl:f00d01#2", "papers/ard.jsonl:f00d01#3"]
+    );
+    let everyone = refs_of("probes OR faking");
+    let without_diaz = refs_of("(probes OR faking) -author:diaz");
+    assert_eq!(
+        everyone
+            .iter()
+            .filter(|reference| !reference.starts_with("papers/ard.jsonl:f00d01#"))
+            .collect::<Vec<_>>(),
+        without_diaz.iter().collect::<Vec<_>>()
+    );
+    assert_eq!(everyone.len(), without_diaz.len() + 3);
+    // Only exclusions: tantivy's parser refuses them, and the words are searched instead.
+    let results = indexed.json(&["NOT author:diaz"]);
+    assert_eq!(
+        results["notices"][0].as_str().unwrap().split(" (").next(),
+        Some("could not read the query's operators")
+    );
 }
 
 #[test]
@@ -441,7 +477,7 @@ fn index_of_another_schema_version_asks_for_rebuild() {
     std::fs::write(&meta_path, meta.to_string()).unwrap();
 
     let message = format!(
-        "error: the index at {} has schema version 0, this ai-search needs version 4; \
+        "error: the index at {} has schema version 0, this ai-search needs version 5; \
          run `ai-search index --rebuild <CORPUS>`\n",
         indexed.index_dir().display()
     );
