@@ -7,6 +7,9 @@
 //! that use the operator syntax (AND, OR, NOT, +, -, field:) go to tantivy's query parser; when
 //! that fails they are read as free text, with a notice.
 
+use std::sync::Arc;
+
+use rayon::prelude::*;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser,
     QueryParserError, TermQuery,
@@ -16,17 +19,6 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{
     Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
 };
-
-/// The analyzer that drops English stop words (and nothing else survives for them).
-pub(crate) fn stop_word_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(LowerCaser)
-        .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
-        .build()
-}
-use std::sync::Arc;
-
-use rayon::prelude::*;
 use tantivy::{Searcher, SegmentReader, Term};
 
 use crate::block_join::ParagraphsOf;
@@ -36,6 +28,14 @@ use crate::index::SearchIndex;
 use crate::rescore::Ranking;
 use crate::schema::names;
 use crate::search::ColumnCache;
+
+/// The analyzer that drops English stop words (and nothing else survives for them).
+pub(crate) fn stop_word_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
+        .build()
+}
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
@@ -195,16 +195,17 @@ fn uses_operators(query: &str) -> bool {
 /// Fields that only a document's first paragraph holds (see `block_join`).
 const DOCUMENT_FIELDS: &[&str] = &[names::AUTHOR, names::AUTHOR_ALIASES, names::TAGS];
 
-/// The field a parsed clause names, if any.
-fn leaf_field(leaf: &UserInputLeaf) -> Option<&str> {
-    match leaf {
+/// True when a parsed clause is on a field of [`DOCUMENT_FIELDS`].
+fn on_document_field(leaf: &UserInputLeaf) -> bool {
+    let field = match leaf {
         UserInputLeaf::Literal(literal) => literal.field_name.as_deref(),
         UserInputLeaf::Range { field, .. }
         | UserInputLeaf::Set { field, .. }
         | UserInputLeaf::Regex { field, .. } => field.as_deref(),
-        UserInputLeaf::Exists { field } => Some(field),
+        UserInputLeaf::Exists { field } => Some(field.as_str()),
         UserInputLeaf::All => None,
-    }
+    };
+    field.is_some_and(|field| DOCUMENT_FIELDS.contains(&field))
 }
 
 /// True when a clause of `ast` is on a field of [`DOCUMENT_FIELDS`].
@@ -212,7 +213,7 @@ fn names_document_field(ast: &UserInputAst) -> bool {
     match ast {
         UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| names_document_field(ast)),
         UserInputAst::Boost(ast, _) => names_document_field(ast),
-        UserInputAst::Leaf(leaf) => leaf_field(leaf).is_some_and(|f| DOCUMENT_FIELDS.contains(&f)),
+        UserInputAst::Leaf(leaf) => on_document_field(leaf),
     }
 }
 
@@ -253,7 +254,7 @@ fn build_joined(
             boost.into_inner() as f32,
         ))),
         UserInputAst::Leaf(leaf) => {
-            let joined = leaf_field(&leaf).is_some_and(|f| DOCUMENT_FIELDS.contains(&f));
+            let joined = on_document_field(&leaf);
             let query = parser.build_query_from_user_input_ast(UserInputAst::Leaf(leaf))?;
             Ok(if joined {
                 Box::new(ParagraphsOf::new(query, Arc::clone(columns)))

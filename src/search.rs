@@ -781,7 +781,9 @@ impl SearchIndex {
             .ok_or_else(|| Error::Corrupt {
                 path: self.dir().to_path_buf(),
                 message: format!(
-                    "the document of paragraph {number} at {address:?} has no readable fields"
+                    "no readable fields for the document of paragraph {number} (segment {}, \
+                     address {})",
+                    address.segment_ord, address.doc_id
                 ),
             })
     }
