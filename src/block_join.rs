@@ -213,7 +213,7 @@ impl Scorer for ParagraphsOfScorer {
 mod tests {
     use super::*;
     use crate::schema::{self, Fields};
-    use tantivy::collector::DocSetCollector;
+    use crate::test_support::matching_docs as matches;
     use tantivy::query::{BooleanQuery, Occur, TermQuery};
     use tantivy::schema::IndexRecordOption;
     use tantivy::{Index, IndexWriter, TantivyDocument, Term};
@@ -247,19 +247,6 @@ mod tests {
         }
         writer.commit().unwrap();
         (index, fields)
-    }
-
-    fn matches(index: &Index, query: &dyn Query) -> Vec<DocId> {
-        let searcher = index.reader().unwrap().searcher();
-        assert_eq!(searcher.segment_readers().len(), 1);
-        let mut docs: Vec<DocId> = searcher
-            .search(query, &DocSetCollector)
-            .unwrap()
-            .into_iter()
-            .map(|address| address.doc_id)
-            .collect();
-        docs.sort();
-        docs
     }
 
     fn of(documents: Box<dyn Query>) -> ParagraphsOf {

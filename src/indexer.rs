@@ -803,7 +803,9 @@ fn tantivy_documents<'a>(
                 paragraph.text.split_whitespace().count() as u64,
             );
             doc.add_text(fields.text, &paragraph.text);
-            doc.add_u64(fields.text_hash, schema::text_hash(&paragraph.text));
+            let text_hash = schema::text_hash(&paragraph.text);
+            doc.add_u64(fields.text_hash, text_hash);
+            doc.add_u64(fields.text_bucket, schema::text_bucket(text_hash));
             if number == 0 {
                 // Fields of the document as a whole (see `search::first_paragraph`).
                 doc.add_bytes(fields.document, &stored_fields(document));

@@ -57,8 +57,11 @@ mod passage;
 mod query;
 pub mod render;
 mod rescore;
+mod same_text;
 pub mod schema;
 mod search;
+#[cfg(test)]
+mod test_support;
 
 pub use date::IsoDate;
 pub use error::{Error, Result};

@@ -15,10 +15,10 @@ use tantivy::tokenizer::{
 
 /// Version of the on-disk schema. Bump it (and add a new `index_schema/` file) whenever a field,
 /// a field option or a tokenizer changes; an index of another version must be rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The declared schema this code must agree with.
-pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v5.json");
+pub const SCHEMA_FILE: &str = include_str!("../index_schema/schema-v6.json");
 
 /// Field names, as stored in the index and accepted as query prefixes (`author:`, `topic:`).
 pub mod names {
@@ -71,8 +71,12 @@ pub mod names {
     /// field: date filters (range queries read the column), date sorts and timelines.
     pub const DAY: &str = "day";
     /// A 64-bit hash of the paragraph's normalised text (see [`text_hash`](super::text_hash)),
-    /// indexed and fast: finding copies of a paragraph in other documents.
+    /// as a fast field: one result per text, and finding copies of a paragraph in other
+    /// documents.
     pub const TEXT_HASH: &str = "text_hash";
+    /// The top bits of `text_hash` (see [`text_bucket`](super::text_bucket)), indexed: the
+    /// paragraphs that may be copies of a text, checked against their `text_hash` column.
+    pub const TEXT_BUCKET: &str = "text_bucket";
 }
 
 /// Tokenizer for prose: words, lower-cased, accents folded, English stemming.
@@ -94,6 +98,7 @@ pub struct Fields {
     pub words: Field,
     pub text: Field,
     pub text_hash: Field,
+    pub text_bucket: Field,
     pub spelling: Field,
     pub topic: Field,
     pub topic_facet: Field,
@@ -118,6 +123,7 @@ impl Fields {
             words: get(names::WORDS)?,
             text: get(names::TEXT)?,
             text_hash: get(names::TEXT_HASH)?,
+            text_bucket: get(names::TEXT_BUCKET)?,
             spelling: get(names::SPELLING)?,
             topic: get(names::TOPIC)?,
             topic_facet: get(names::TOPIC_FACET)?,
@@ -173,10 +179,8 @@ pub fn build_schema() -> Schema {
     );
     builder.add_u64_field(names::WORDS, FAST);
     builder.add_text_field(names::TEXT, prose().set_stored());
-    builder.add_u64_field(
-        names::TEXT_HASH,
-        NumericOptions::default().set_indexed().set_fast(),
-    );
+    builder.add_u64_field(names::TEXT_HASH, FAST);
+    builder.add_u64_field(names::TEXT_BUCKET, NumericOptions::default().set_indexed());
     builder.add_text_field(
         names::SPELLING,
         TextOptions::default().set_indexing_options(indexed(
@@ -221,6 +225,16 @@ pub struct DocumentFields {
 /// The value of the `doc_hash` field for a document key (64-bit FNV-1a: stable across builds).
 pub fn doc_hash(key: &str) -> u64 {
     fnv1a(key.bytes())
+}
+
+/// Bits of `text_hash` that `text_bucket` keeps: 65,536 buckets, about 6 paragraphs each in a
+/// 100 MB corpus and 65 in a gigabyte. With 12 bits the index was 0.3 MB smaller at 100 MB, but
+/// walking a thousand paragraphs a bucket made warm queries at 1 GB 0.1–0.5 ms slower.
+const TEXT_BUCKET_BITS: u32 = 16;
+
+/// The value of the `text_bucket` field for a paragraph whose text hashes to `hash`.
+pub fn text_bucket(hash: u64) -> u64 {
+    hash >> (u64::BITS - TEXT_BUCKET_BITS)
 }
 
 /// The value of the `text_hash` field for a paragraph: the hash of its words, lower-cased, without
@@ -406,7 +420,7 @@ mod tests {
     fn code_and_declared_schema_agree() {
         if std::env::var_os("AI_SEARCH_BLESS_SCHEMA").is_some() {
             let declared = serde_json::json!({"fields": build_schema(), "version": SCHEMA_VERSION});
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v5.json");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/index_schema/schema-v6.json");
             let text = serde_json::to_string_pretty(&declared).unwrap() + "\n";
             std::fs::write(path, text).unwrap();
             return;

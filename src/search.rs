@@ -25,6 +25,7 @@ use crate::index::SearchIndex;
 use crate::passage::{Location, PassageRef};
 use crate::query::{self, FirstStage};
 use crate::rescore::Ranking;
+use crate::same_text::SameText;
 use crate::schema::{names, DocumentFields};
 
 /// How many of the best paragraphs by the first, cheaper score are scored again with every
@@ -237,12 +238,10 @@ impl SearchIndex {
             ),
             (
                 Occur::MustNot,
-                Box::new(TermQuery::new(
-                    Term::from_field_u64(
-                        self.fields.text_hash,
-                        crate::schema::text_hash(&stored.text),
-                    ),
-                    IndexRecordOption::Basic,
+                Box::new(SameText::new(
+                    self.fields.text_bucket,
+                    crate::schema::text_hash(&stored.text),
+                    Arc::clone(&self.columns),
                 )),
             ),
         ];
@@ -574,9 +573,12 @@ impl SearchIndex {
         filters: &[(Occur, Box<dyn Query>)],
         except: &HashSet<DocAddress>,
     ) -> Result<Copies> {
-        let term = Term::from_field_u64(self.fields.text_hash, text_hash);
         let same_text = filtered(
-            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            Box::new(SameText::new(
+                self.fields.text_bucket,
+                text_hash,
+                Arc::clone(&self.columns),
+            )),
             filters,
         );
         let mut addresses: Vec<DocAddress> = searcher
@@ -962,6 +964,11 @@ impl ColumnCache {
         segment_ord: SegmentOrdinal,
     ) -> Result<Column<u64>> {
         Ok(self.get(searcher, segment_ord)?.text_hash.clone())
+    }
+
+    /// The `text_hash` column of `segment`.
+    pub(crate) fn text_hashes(&self, segment: &SegmentReader) -> Result<Column<u64>> {
+        Ok(self.of_segment(segment, None)?.text_hash.clone())
     }
 
     /// The `paragraph` and `doc_hash` columns of `segment` (the latter holds a value on first

@@ -153,7 +153,7 @@ fn the_manifest_is_committed_with_the_index() {
     ws.write("ann/a.md", "One.\n\nTwo.\n");
     ws.index().success();
     let payload = ws.payload();
-    assert_eq!(payload["schema_version"], 5);
+    assert_eq!(payload["schema_version"], 6);
     assert_eq!(payload["generation"], 1);
     let name = payload["manifest"].as_str().unwrap();
     assert_eq!(name, "ai-search-manifest-1.json.zst");
