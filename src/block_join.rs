@@ -14,7 +14,6 @@ use tantivy::columnar::{Column, ColumnIndex};
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, TERMINATED};
 
-use crate::error::Error;
 use crate::search::{first_paragraph, ColumnCache};
 
 /// Every paragraph of the documents whose first paragraph matches `documents`, scored as the
@@ -64,10 +63,7 @@ struct ParagraphsOfWeight {
 
 impl Weight for ParagraphsOfWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let (numbers, starts) = self.columns.paragraphs(reader).map_err(|err| match err {
-            Error::Tantivy(err) => err,
-            other => TantivyError::InternalError(other.to_string()),
-        })?;
+        let (numbers, starts) = self.columns.paragraphs(reader)?;
         Ok(Box::new(ParagraphsOfScorer::new(
             self.documents.scorer(reader, boost)?,
             numbers,

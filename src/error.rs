@@ -51,6 +51,16 @@ pub enum Error {
     Tantivy(#[from] tantivy::TantivyError),
 }
 
+/// For the queries of this crate, whose scorers can only fail with tantivy's error type.
+impl From<Error> for tantivy::TantivyError {
+    fn from(err: Error) -> tantivy::TantivyError {
+        match err {
+            Error::Tantivy(err) => err,
+            other => tantivy::TantivyError::InternalError(other.to_string()),
+        }
+    }
+}
+
 /// What is wrong with the schema of an index: another version, or (from a development build)
 /// another schema under the same version number.
 fn describe_mismatch(found: &str, expected: u32) -> String {

@@ -14,7 +14,6 @@ use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term, TERMINATED};
 
-use crate::error::Error;
 use crate::schema;
 use crate::search::ColumnCache;
 
@@ -55,10 +54,7 @@ impl Query for SameText {
 
 impl Weight for SameText {
     fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let hashes = self.columns.text_hashes(reader).map_err(|err| match err {
-            Error::Tantivy(err) => err,
-            other => TantivyError::InternalError(other.to_string()),
-        })?;
+        let hashes = self.columns.text_hashes(reader)?;
         let postings = reader
             .inverted_index(self.bucket.field())?
             .read_postings(&self.bucket, IndexRecordOption::Basic)?;
