@@ -549,7 +549,14 @@ impl<'a> Defaults<'a> {
 
 /// Collapses all runs of white space to one space and trims the ends.
 fn normalize_space(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut normalized = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !normalized.is_empty() {
+            normalized.push(' ');
+        }
+        normalized.push_str(word);
+    }
+    normalized
 }
 
 /// `YYYY-MM-DD` from a date or timestamp string such as `2024-03-01T00:00:00Z`; `None` unless it
