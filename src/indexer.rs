@@ -733,10 +733,13 @@ const MAX_COUNTED_WORDS: usize = 1 << 18;
 #[derive(Default)]
 struct Vocabulary {
     /// By the word's 64-bit hash (two words of a corpus sharing one are vanishingly rare, and would
-    /// only list one of them less often): the number of documents that used it, and the last one.
-    uses: rustc_hash::FxHashMap<u64, (u32, u32)>,
-    /// The number of documents seen so far.
-    documents: u32,
+    /// only list one of them less often): the number of documents that used it.
+    uses: rustc_hash::FxHashMap<u64, u32>,
+    /// The words of the document at hand so far, by their hash. Most uses of a word are not its
+    /// first in a document; they are found here, in a table small enough to stay in the
+    /// processor's caches, instead of in `uses` (a cache miss each, which took more than half of
+    /// this method's time).
+    in_document: rustc_hash::FxHashSet<u64>,
 }
 
 impl Vocabulary {
@@ -745,26 +748,21 @@ impl Vocabulary {
     /// Corrections and splits of joined words are made of letters only.
     fn listed_words(&mut self, document: &Document) -> String {
         use std::hash::BuildHasher;
-        if self.documents == u32::MAX {
-            self.uses.clear();
-            self.documents = 0;
-        }
-        self.documents += 1;
+        self.in_document.clear();
         let mut words = String::new();
         for paragraph in &document.paragraphs {
             for word in paragraph.text.split(|c: char| !c.is_alphanumeric()) {
                 if word.chars().nth(1).is_none() || !word.chars().all(char::is_alphabetic) {
                     continue;
                 }
+                let key = rustc_hash::FxBuildHasher.hash_one(word);
+                if !self.in_document.insert(key) {
+                    continue;
+                }
                 if self.uses.len() >= MAX_COUNTED_WORDS {
                     self.uses.clear();
                 }
-                let key = rustc_hash::FxBuildHasher.hash_one(word);
-                let (uses, last) = self.uses.entry(key).or_insert((0, 0));
-                if *last == self.documents {
-                    continue;
-                }
-                *last = self.documents;
+                let uses = self.uses.entry(key).or_default();
                 *uses = uses.saturating_add(1);
                 if *uses <= ALWAYS_LISTED_USES || uses.is_power_of_two() {
                     words.push_str(word);
