@@ -351,6 +351,7 @@ impl Default for StemCache {
 }
 
 impl StemCache {
+    /// A table of `slots` empty slots.
     fn empty(slots: usize) -> Box<[StemSlot]> {
         let empty = StemSlot {
             word: [0; SLOT_WORD],
