@@ -238,11 +238,7 @@ impl SearchIndex {
             ),
             (
                 Occur::MustNot,
-                Box::new(SameText::new(
-                    self.fields.text_bucket,
-                    crate::schema::text_hash(&stored.text),
-                    Arc::clone(&self.columns),
-                )),
+                Box::new(self.same_text(crate::schema::text_hash(&stored.text))),
             ),
         ];
         let query = BooleanQuery::new(clauses);
@@ -562,6 +558,15 @@ impl SearchIndex {
             .collect()
     }
 
+    /// The paragraphs whose text hashes to `text_hash`.
+    fn same_text(&self, text_hash: u64) -> SameText {
+        SameText::new(
+            self.fields.text_bucket,
+            text_hash,
+            Arc::clone(&self.columns),
+        )
+    }
+
     /// The paragraphs whose text hashes to `text_hash` and that pass `filters`, but for those in
     /// `except`: the first [`MAX_COPIES_LISTED`] in the index, in reference order, and how many
     /// there are in all. (A text copied a hundred times would otherwise cost a hundred reads of
@@ -573,14 +578,7 @@ impl SearchIndex {
         filters: &[(Occur, Box<dyn Query>)],
         except: &HashSet<DocAddress>,
     ) -> Result<Copies> {
-        let same_text = filtered(
-            Box::new(SameText::new(
-                self.fields.text_bucket,
-                text_hash,
-                Arc::clone(&self.columns),
-            )),
-            filters,
-        );
+        let same_text = filtered(Box::new(self.same_text(text_hash)), filters);
         let mut addresses: Vec<DocAddress> = searcher
             .search(&*same_text, &DocSetCollector)?
             .into_iter()
