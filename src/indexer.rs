@@ -17,7 +17,8 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tantivy::directory::error::LockError;
 use tantivy::indexer::UserOperation;
-use tantivy::{IndexWriter, TantivyDocument, TantivyError, Term};
+use tantivy::merge_policy::{LogMergePolicy, MergeCandidate, MergePolicy};
+use tantivy::{IndexWriter, SegmentMeta, TantivyDocument, TantivyError, Term};
 
 use crate::corpus::{self, Corpus, CorpusFile, Document, Problem};
 use crate::error::{Error, Result};
@@ -161,6 +162,7 @@ pub fn build_index(
         TantivyError::LockFailure(LockError::LockBusy, _) => Error::Locked(index_dir.to_path_buf()),
         other => Error::Tantivy(other),
     })?;
+    writer.set_merge_policy(Box::new(MergeSmallSegments::default()));
     if options.rebuild {
         writer.delete_all_documents()?;
     }
@@ -288,6 +290,46 @@ pub fn build_index(
     summary.total_paragraphs = manifest.values().map(|record| record.paragraphs).sum();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Segments under this many paragraphs, and under a quarter of the largest, are merged into one as
+/// soon as there are two of them. Each indexing thread writes a segment whenever its share of the
+/// memory budget fills (about 200,000 paragraphs at the default budget), and one more at the
+/// commit with what it holds then; those last ones are small. Every segment costs every query a
+/// fixed amount of work (each stage looks the query's terms up in each segment): merging the two
+/// that a 100 MB corpus's build left (8,000 and 19,000 paragraphs) took 0.13 s and made warm
+/// queries 6% faster, and the two of a 1 GB corpus (65,000 and 80,000) 0.5 s for 5% faster.
+/// Segments of like size are left to tantivy's policy: the two halves of a 10 MB build took a
+/// third of the build time to merge, and one segment instead of four made warm queries at 100 MB
+/// slower, not faster, as the store's cache of decompressed blocks is per segment
+/// (`STORE_CACHE_BLOCKS` in `src/index.rs`).
+const SMALL_SEGMENT_PARAGRAPHS: u32 = 100_000;
+
+/// tantivy's log merge policy, and besides it the small segments (see [`SMALL_SEGMENT_PARAGRAPHS`])
+/// merged into one.
+#[derive(Debug, Default)]
+struct MergeSmallSegments(LogMergePolicy);
+
+impl MergePolicy for MergeSmallSegments {
+    fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
+        let mut candidates = self.0.compute_merge_candidates(segments);
+        let largest = segments
+            .iter()
+            .map(SegmentMeta::num_docs)
+            .max()
+            .unwrap_or(0);
+        let limit = SMALL_SEGMENT_PARAGRAPHS.min(largest / 4);
+        let small: Vec<_> = segments
+            .iter()
+            .filter(|segment| segment.num_docs() < limit)
+            .map(SegmentMeta::id)
+            .filter(|id| !candidates.iter().any(|candidate| candidate.0.contains(id)))
+            .collect();
+        if small.len() >= 2 {
+            candidates.push(MergeCandidate(small));
+        }
+        candidates
+    }
 }
 
 /// Size and modification time of a file.
@@ -856,6 +898,49 @@ fn stored_fields(document: &Document) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_small_segments_a_build_leaves_are_merged_into_one() {
+        let index = tantivy::Index::create_in_ram(schema::build_schema());
+        let segments = |sizes: &[u32]| -> Vec<SegmentMeta> {
+            sizes
+                .iter()
+                .map(|&size| {
+                    index.new_segment_meta(tantivy::index::SegmentId::generate_random(), size)
+                })
+                .collect()
+        };
+        // The sizes of the merge asked for besides tantivy's own, if any.
+        let merged = |sizes: &[u32]| -> Vec<Vec<u32>> {
+            let segments = segments(sizes);
+            let size_of = |id: &tantivy::index::SegmentId| {
+                segments
+                    .iter()
+                    .find(|segment| segment.id() == *id)
+                    .unwrap()
+                    .max_doc()
+            };
+            MergeSmallSegments::default()
+                .compute_merge_candidates(&segments)
+                .iter()
+                .map(|candidate| candidate.0.iter().map(size_of).collect())
+                .collect()
+        };
+        // What builds of 100 MB and 1 GB corpora left at their commits.
+        assert_eq!(
+            merged(&[197_385, 7_964, 198_767, 18_848]),
+            [[7_964, 18_848]]
+        );
+        assert_eq!(
+            merged(&[1_632_510, 64_628, 203_362, 80_035, 1_644_149]),
+            [[64_628, 80_035]]
+        );
+        // The two halves of a 10 MB build stay apart, and so does one small segment alone.
+        assert!(merged(&[20_662, 22_024]).is_empty());
+        assert!(merged(&[197_385, 7_964, 198_767]).is_empty());
+        // After re-indexing a few files: the new segments, not the large earlier leftovers.
+        assert_eq!(merged(&[1_632_510, 144_663, 1_200, 950]), [[1_200, 950]]);
+    }
 
     #[test]
     fn a_word_is_listed_on_its_first_documents_then_sparsely() {
