@@ -299,7 +299,9 @@ pub fn build_index(
 /// fixed amount of work (each stage looks the query's terms up in each segment): merging the two
 /// that a 100 MB corpus's build left (8,000 and 19,000 paragraphs) took 0.13 s and made warm
 /// queries 5% faster; the two of a 1 GB corpus (65,000 and 80,000) took 0.5 s, for 2–3% (one
-/// segment of eight, within the noise of that machine).
+/// segment of eight, within the noise of that machine). A re-index merges its new segments with
+/// the small ones before: 0.35 s instead of 0.16 after touching 1% of the files at 100 MB.
+///
 /// Segments of like size are left to tantivy's policy: the two halves of a 10 MB build took a
 /// third of the build time to merge, and one segment instead of four made warm queries at 100 MB
 /// slower, not faster, as the store's cache of decompressed blocks is per segment
