@@ -62,6 +62,7 @@ pub struct Document {
 /// One paragraph of plain text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Paragraph {
+    /// The text, its white space collapsed to single spaces and trimmed.
     pub text: String,
     /// The nearest heading above the paragraph.
     pub section: Option<String>,
