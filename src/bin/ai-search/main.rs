@@ -1,5 +1,13 @@
 //! The `ai-search` command: argument handling and printing over the `ai_search` library.
 
+/// mimalloc instead of the system allocator: a build allocates every paragraph's strings on the
+/// reading threads and frees them on tantivy's, and on two cores 1 GB builds took 51.8 s instead
+/// of 58.3 s (100 MB: 4.7–5.0 s instead of 5.3–5.6 s, 15% less CPU time), at a like peak RSS. A
+/// one-shot query pays about 0.3 ms more for it (5.6–5.7 ms instead of 5.3–5.5 at 100 MB). The
+/// library leaves the choice to the program that embeds it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod mcp;
 mod serve;
