@@ -112,8 +112,10 @@ enum Unit {
         stem: String,
         typed: Option<String>,
     },
+    /// A word with punctuation, as a phrase of its parts (`stems`, at their positions) or
+    /// `joined` up.
     Compound {
-        stems: Vec<String>,
+        stems: Vec<(usize, String)>,
         joined: String,
     },
     Phrase {
@@ -126,8 +128,9 @@ impl Unit {
     fn stems(&self) -> Vec<&str> {
         match self {
             Unit::Word { stem, .. } => vec![stem.as_str()],
-            Unit::Compound { stems, .. } => stems.iter().map(String::as_str).collect(),
-            Unit::Phrase { stems } => stems.iter().map(|(_, s)| s.as_str()).collect(),
+            Unit::Compound { stems, .. } | Unit::Phrase { stems } => {
+                stems.iter().map(|(_, s)| s.as_str()).collect()
+            }
         }
     }
 }
@@ -386,7 +389,7 @@ impl<'a> Planner<'a> {
                     },
                     _ => Unit::Compound {
                         joined: self.joined(word),
-                        stems: stems.into_iter().map(|t| t.text).collect(),
+                        stems: stems.into_iter().map(|t| (t.position, t.text)).collect(),
                     },
                 };
                 if self.is_stop_word(word) {
@@ -400,9 +403,20 @@ impl<'a> Planner<'a> {
             units = stop_units;
         }
         if units.is_empty() {
-            return Err(Error::QueryParse(
-                "the query has no words to search for".into(),
-            ));
+            // Stop words other than `no` and `not` are not indexed (see `schema::UNINDEXED_WORDS`).
+            let words: Vec<&str> = query
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|word| !word.is_empty())
+                .collect();
+            let message = if !words.is_empty() && words.iter().all(|w| self.is_stop_word(w)) {
+                format!(
+                    "the query has only stop words (\"{}\"), which the index leaves out",
+                    words.join(" ")
+                )
+            } else {
+                "the query has no words to search for".into()
+            };
+            return Err(Error::QueryParse(message));
         }
         for i in 0..units.len() {
             let Unit::Word {
@@ -415,7 +429,7 @@ impl<'a> Planner<'a> {
             if let Some(parts) = self.split(word)? {
                 units[i] = Unit::Compound {
                     joined: stem.clone(),
-                    stems: parts,
+                    stems: parts.into_iter().enumerate().collect(),
                 };
                 continue;
             }
@@ -557,8 +571,8 @@ impl<'a> Planner<'a> {
     fn first_stage_stems<'u>(&self, unit: &'u Unit) -> Vec<&'u str> {
         match unit {
             Unit::Word { stem, .. } => vec![stem],
-            Unit::Compound { stems, joined } => {
-                let mut all: Vec<&str> = stems.iter().map(String::as_str).collect();
+            Unit::Compound { joined, .. } => {
+                let mut all = unit.stems();
                 all.push(joined);
                 all
             }
@@ -595,16 +609,16 @@ impl<'a> Planner<'a> {
     /// The ways one unit can match in one field (any one will do): a word's stem; a word made of
     /// parts as a phrase or joined up; a phrase.
     fn unit_clauses(&self, unit: &Unit, field: Field) -> Vec<Box<dyn Query>> {
-        match unit {
-            Unit::Word { stem, .. } => vec![term_query(field, stem)],
-            Unit::Compound { stems, joined } => vec![
-                Box::new(phrase(field, stems.iter().map(String::as_str).enumerate())),
-                term_query(field, joined),
-            ],
-            Unit::Phrase { stems } => vec![Box::new(phrase(
+        let parts = |stems: &[(usize, String)]| -> Box<dyn Query> {
+            Box::new(phrase(
                 field,
                 stems.iter().map(|(pos, s)| (*pos, s.as_str())),
-            ))],
+            ))
+        };
+        match unit {
+            Unit::Word { stem, .. } => vec![term_query(field, stem)],
+            Unit::Compound { stems, joined } => vec![parts(stems), term_query(field, joined)],
+            Unit::Phrase { stems } => vec![parts(stems)],
         }
     }
 

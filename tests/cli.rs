@@ -477,7 +477,7 @@ fn index_of_another_schema_version_asks_for_rebuild() {
     std::fs::write(&meta_path, meta.to_string()).unwrap();
 
     let message = format!(
-        "error: the index at {} has schema version 0, this ai-search needs version 6; \
+        "error: the index at {} has schema version 0, this ai-search needs version 7; \
          run `ai-search index --rebuild <CORPUS>`\n",
         indexed.index_dir().display()
     );

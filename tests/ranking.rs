@@ -108,6 +108,36 @@ fn one_document_cannot_crowd_out_the_others() {
         .all(|r| r.starts_with("kai/interpretability.md")));
 }
 
+#[test]
+fn phrases_keep_the_places_of_the_stop_words_the_index_leaves_out() {
+    let indexed = indexed();
+    let found = |query: &str| refs(&indexed.json(&["--", query]));
+    // "the" and "of" are not indexed, but a phrase still needs its words that far apart.
+    assert_eq!(found("\"state of the art\""), ["kai/small-words.md#3"]);
+    assert_eq!(found("state-of-the-art"), ["kai/small-words.md#3"]);
+    assert!(found("\"state art\"").is_empty());
+    // "no" is indexed: it turns the phrase around.
+    assert_eq!(found("\"no free lunch\""), ["kai/small-words.md#1"]);
+    let mut both = found("\"free lunch\"");
+    both.sort();
+    assert_eq!(both, ["kai/small-words.md#1", "kai/small-words.md#2"]);
+    // A query of stop words alone has nothing to look up, and says so.
+    indexed
+        .cmd()
+        .args(["query", "the state of"])
+        .assert()
+        .success();
+    indexed
+        .cmd()
+        .args(["query", "of the"])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: cannot parse query: the query has only stop words (\"of the\"), which the \
+             index leaves out\n",
+        );
+}
+
 /// The files (without paragraph numbers) that a query finds.
 fn files(indexed: &Indexed, query: &str) -> Vec<String> {
     let mut files: Vec<String> = hits(&indexed.json(&["--", query]))

@@ -153,7 +153,7 @@ fn the_manifest_is_committed_with_the_index() {
     ws.write("ann/a.md", "One.\n\nTwo.\n");
     ws.index().success();
     let payload = ws.payload();
-    assert_eq!(payload["schema_version"], 6);
+    assert_eq!(payload["schema_version"], 7);
     assert_eq!(payload["generation"], 1);
     let name = payload["manifest"].as_str().unwrap();
     assert_eq!(name, "ai-search-manifest-1.json.zst");
@@ -472,7 +472,11 @@ fn hostile_queries_get_an_answer_or_one_clear_line() {
     let nested = format!("{}a", "(".repeat(500));
     let cases: [(&str, Option<&str>); 9] = [
         ("- *", Some("error: cannot parse query: the query has no words to search for\n")),
-        ("a:(^", None),
+        // Its one word is a stop word, which the index leaves out.
+        (
+            "a:(^",
+            Some("error: cannot parse query: the query has only stop words (\"a\"), which the index leaves out\n"),
+        ),
         (&deep, Some("error: cannot parse query: the query is too long (10000 characters; at most 1000)\n")),
         (&long, Some("error: cannot parse query: the query is too long (100000 characters; at most 1000)\n")),
         (&nested, Some("error: cannot parse query: the query nests parentheses 500 deep (at most 32)\n")),
