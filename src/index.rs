@@ -357,14 +357,12 @@ fn read_every_paragraph(
         let store = segment
             .get_store_reader(1)
             .map_err(|err| Error::Tantivy(err.into()))?;
+        let paragraph = segment.fast_fields().u64(schema::names::PARAGRAPH)?;
         for doc in segment.doc_ids_alive() {
             let problem = match store.get::<tantivy::TantivyDocument>(doc) {
                 Err(err) => format!("cannot be read ({err})"),
                 Ok(stored) => {
-                    let first = stored
-                        .get_first(fields.paragraph)
-                        .and_then(|value| value.as_u64())
-                        == Some(1);
+                    let first = paragraph.first(doc) == Some(1);
                     let document = stored
                         .get_first(fields.document)
                         .and_then(|value| value.as_bytes())

@@ -35,8 +35,9 @@ pub mod names {
     /// and url. The indexed fields that hold some of them (`doc`, `path`, `topic`, `author`,
     /// `tags`) do not store them.
     pub const DOCUMENT: &str = "document";
-    /// Number of the paragraph within its document, starting at 1; stored and a fast field (a
-    /// paragraph is looked up by its document's key and this column).
+    /// Number of the paragraph within its document, starting at 1; a fast field only (a
+    /// paragraph is looked up by its document's key and this column, and a hit's number read from
+    /// it: stored as well, it took 3% of the doc store).
     pub const PARAGRAPH: &str = "paragraph";
     /// Number of words in the paragraph, for the length prior of the ranking.
     pub const WORDS: &str = "words";
@@ -152,7 +153,7 @@ impl Fields {
 ///
 /// Only the fields that BM25 scores (`text`, `topic`, `section`) keep field norms; the others
 /// are looked up or filtered on, and a norm would cost a byte per paragraph for nothing. A
-/// paragraph stores its own text, section and number; what its document holds as a whole is
+/// paragraph stores its own text and section; what its document holds as a whole is
 /// stored once, on the document's first paragraph (`document`).
 pub fn build_schema() -> Schema {
     let indexed = |tokenizer: &str, record: IndexRecordOption, norms: bool| {
@@ -184,10 +185,7 @@ pub fn build_schema() -> Schema {
     builder.add_u64_field(names::DOC_HASH, FAST);
     builder.add_text_field(names::PATH, key());
     builder.add_bytes_field(names::DOCUMENT, STORED);
-    builder.add_u64_field(
-        names::PARAGRAPH,
-        NumericOptions::default().set_stored().set_fast(),
-    );
+    builder.add_u64_field(names::PARAGRAPH, NumericOptions::default().set_fast());
     builder.add_u64_field(names::WORDS, FAST);
     builder.add_text_field(names::TEXT, prose().set_stored());
     builder.add_u64_field(names::TEXT_HASH, FAST);
@@ -245,13 +243,23 @@ const TEXT_BUCKET_BITS: u32 = 16;
 
 /// The value of the `text_bucket` field for a paragraph whose text hashes to `hash`.
 pub fn text_bucket(hash: u64) -> u64 {
-    hash >> (u64::BITS - TEXT_BUCKET_BITS)
+    hash >> (TEXT_HASH_BITS - TEXT_BUCKET_BITS)
 }
 
+/// Bits of `text_hash`: its column packs 6 bytes a paragraph instead of 8 (85 KB of a 10 MB
+/// corpus's index, 8 MB of a gigabyte's), and two of the million distinct texts of a gigabyte
+/// share a value with odds of 1 in 500.
+const TEXT_HASH_BITS: u32 = 48;
+
 /// The value of the `text_hash` field for a paragraph: the hash of its words, lower-cased, without
-/// punctuation, one space apart. Copies of a passage from different exports (Markdown or plain
-/// text, curly or straight quotes, other line breaks) get the same value.
+/// punctuation, one space apart, cut to [`TEXT_HASH_BITS`]. Copies of a passage from different
+/// exports (Markdown or plain text, curly or straight quotes, other line breaks) get the same
+/// value.
 pub fn text_hash(text: &str) -> u64 {
+    full_text_hash(text) >> (u64::BITS - TEXT_HASH_BITS)
+}
+
+fn full_text_hash(text: &str) -> u64 {
     // A capital sigma lower-cases by its place in the word, which only `str::to_lowercase` knows.
     if text.contains('\u{3a3}') {
         return fnv1a(normalized_words(text).bytes());
@@ -534,6 +542,7 @@ mod tests {
             text_hash("alignment faking is \"real\"\n\nsee the  paper")
         );
         assert_ne!(hash, text_hash("Alignment faking is real; see the papers."));
+        assert_eq!(hash >> TEXT_HASH_BITS, 0);
         // Hashed as it streams, the text gives the hash of its normalised words.
         for text in [
             "",
@@ -543,7 +552,7 @@ mod tests {
             "a1 b2—c3",
         ] {
             assert_eq!(
-                text_hash(text),
+                full_text_hash(text),
                 fnv1a(normalized_words(text).bytes()),
                 "{text}"
             );

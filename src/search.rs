@@ -742,9 +742,10 @@ impl SearchIndex {
                 .and_then(|value| value.as_str())
                 .map(str::to_string)
         };
-        let paragraph = doc
-            .get_first(self.fields.paragraph)
-            .and_then(|value| value.as_u64())
+        let paragraph = self
+            .columns
+            .paragraph(searcher, address.segment_ord)?
+            .first(address.doc_id)
             .unwrap_or_default();
         Ok(Stored {
             document: self.document_fields(searcher, address, paragraph, Some(&doc))?,
