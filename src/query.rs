@@ -880,6 +880,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_unindexed_words_are_the_stop_words_but_no_and_not() {
+        let mut analyzer = stop_word_analyzer();
+        let mut is_stop_word = |word: &str| !analyzer.token_stream(word).advance();
+        for word in crate::schema::UNINDEXED_WORDS {
+            assert!(is_stop_word(word), "{word}");
+        }
+        assert!(is_stop_word("no") && is_stop_word("not"));
+        assert!(!is_stop_word("reward"));
+    }
+
+    #[test]
     fn letters_and_digits_are_cut_apart() {
         assert_eq!(letter_digit_runs("gpt2"), ["gpt", "2"]);
         assert_eq!(letter_digit_runs("llama3b"), ["llama", "3", "b"]);
