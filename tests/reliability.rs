@@ -540,7 +540,7 @@ fn queries_during_commits_always_see_a_complete_commit() {
 /// A deterministic corpus of `files` Markdown files of `paragraphs` paragraphs each, from a
 /// made-up vocabulary; `round` varies the words, so that rewriting a file changes it.
 fn synthetic_file(file: usize, paragraphs: usize, round: usize) -> String {
-    let mut state = ((file as u64 + 1) * 0x9E37_79B9_7F4A_7C15) ^ ((round as u64) << 32);
+    let mut state = (file as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((round as u64) << 32);
     let mut next = move || {
         state ^= state << 13;
         state ^= state >> 7;
