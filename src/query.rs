@@ -16,9 +16,7 @@ use tantivy::query::{
 };
 use tantivy::query_grammar::{UserInputAst, UserInputLeaf};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::tokenizer::{
-    Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
-};
+use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token};
 use tantivy::{Searcher, SegmentReader, Term};
 
 use crate::block_join::ParagraphsOf;
@@ -26,14 +24,16 @@ use crate::error::{Error, Result};
 use crate::first_stage::PARALLEL_MIN_PARAGRAPHS;
 use crate::index::SearchIndex;
 use crate::rescore::Ranking;
-use crate::schema::names;
+use crate::schema::{names, INDEXED_STOP_WORDS, UNINDEXED_WORDS};
 use crate::search::ColumnCache;
 
-/// The analyzer that drops English stop words (and nothing else survives for them).
+/// The analyzer that drops English stop words (and nothing else survives for them): those the
+/// index leaves out, and the negations it keeps for phrases.
 pub(crate) fn stop_word_analyzer() -> TextAnalyzer {
+    let words = UNINDEXED_WORDS.iter().chain(&INDEXED_STOP_WORDS);
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(LowerCaser)
-        .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
+        .filter(StopWordFilter::remove(words.map(|word| word.to_string())))
         .build()
 }
 
@@ -883,7 +883,7 @@ mod tests {
     fn the_unindexed_words_are_the_stop_words_but_no_and_not() {
         let mut analyzer = stop_word_analyzer();
         let mut is_stop_word = |word: &str| !analyzer.token_stream(word).advance();
-        for word in crate::schema::UNINDEXED_WORDS {
+        for word in UNINDEXED_WORDS {
             assert!(is_stop_word(word), "{word}");
         }
         assert!(is_stop_word("no") && is_stop_word("not"));

@@ -85,12 +85,16 @@ pub const PROSE_TOKENIZER: &str = "ai_prose";
 /// Tokenizer for names and tags: words, lower-cased, accents folded, no stemming.
 pub const NAME_TOKENIZER: &str = "ai_name";
 
-/// English stop words (Lucene's list) that the prose tokenizer leaves out: a quarter of the words
-/// of the corpus, which no ranking scores; not indexing them made the index 7% smaller at 10 MB
-/// and 8% at 100 MB, and builds a little faster. A phrase keeps their places (`"reward is not the
-/// optimization target"` is reward, not, optimization and target at positions 0, 2, 4 and 5).
-/// `no` and `not` are indexed: they turn a phrase's meaning around (`"no free lunch"` is not "a
-/// free lunch").
+/// The English stop words (Lucene's list) that the prose tokenizer keeps: they turn a phrase's
+/// meaning around (`"no free lunch"` is not "a free lunch"). Queries leave them out of the bag of
+/// words, like the rest of the list ([`UNINDEXED_WORDS`]).
+pub const INDEXED_STOP_WORDS: [&str; 2] = ["no", "not"];
+
+/// The other English stop words of Lucene's list, which the prose tokenizer leaves out: a quarter
+/// of the words of the corpus, which no ranking scores; not indexing them made the index 7% smaller
+/// at 10 MB and 8% at 100 MB, and builds a little faster. A phrase keeps their places (`"reward is
+/// not the optimization target"` is reward, not, optimization and target at positions 0, 2, 4 and
+/// 5).
 pub const UNINDEXED_WORDS: [&str; 31] = [
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
     "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this",
