@@ -10,9 +10,8 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering as AtomicOrdering};
 
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use tantivy::query::{EnableScoring, Query, Scorer, Weight};
 use tantivy::{
@@ -35,6 +34,20 @@ pub(crate) fn best_paragraphs(
     depth: usize,
     texts: Option<&ColumnCache>,
 ) -> Result<Vec<(Score, DocAddress)>> {
+    // Threads are worth waking only for a large index.
+    let parallel = searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS;
+    best_paragraphs_on(searcher, scoring, required, depth, texts, parallel)
+}
+
+/// [`best_paragraphs`], with the segments searched on two threads or on one.
+fn best_paragraphs_on(
+    searcher: &Searcher,
+    scoring: &dyn Query,
+    required: &[Vec<Box<dyn Query>>],
+    depth: usize,
+    texts: Option<&ColumnCache>,
+    parallel: bool,
+) -> Result<Vec<(Score, DocAddress)>> {
     if depth == 0 {
         return Ok(Vec::new());
     }
@@ -54,8 +67,6 @@ pub(crate) fn best_paragraphs(
     // ties go to the first paragraph in the index whatever the order the segments finish in.
     let shared = SharedThreshold::default();
     let segments = searcher.segment_readers();
-    let mut order: Vec<usize> = (0..segments.len()).collect();
-    order.sort_by_key(|&ord| std::cmp::Reverse(segments[ord].max_doc()));
     let search = |ord: usize| -> Result<Best> {
         let segment = &segments[ord];
         let mut best = Best::new(depth);
@@ -81,15 +92,7 @@ pub(crate) fn best_paragraphs(
         })?;
         Ok(best)
     };
-    // Threads are worth waking only for a large index.
-    let bests = if searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS {
-        order
-            .into_par_iter()
-            .map(search)
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        order.into_iter().map(search).collect::<Result<Vec<_>>>()?
-    };
+    let bests = on_segments(segments, parallel, search)?;
     let mut all = Best::new(depth);
     for best in bests {
         for entry in best.kept.into_values() {
@@ -97,6 +100,35 @@ pub(crate) fn best_paragraphs(
         }
     }
     Ok(all.into_sorted())
+}
+
+/// `work` on each segment, the largest first; with `parallel`, on two threads, each taking the
+/// largest segment left. Split in halves instead, as rayon's iterators split, the two largest
+/// segments would fall to one thread. The calling thread starts at once; the pool's worker joins
+/// when it wakes up. The results come in no particular order.
+pub(crate) fn on_segments<T: Send>(
+    segments: &[SegmentReader],
+    parallel: bool,
+    work: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let mut order: Vec<usize> = (0..segments.len()).collect();
+    order.sort_by_key(|&ord| Reverse(segments[ord].max_doc()));
+    if !parallel {
+        return order.into_iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let worker = || -> Vec<Result<T>> {
+        std::iter::from_fn(|| order.get(next.fetch_add(1, AtomicOrdering::Relaxed)))
+            .map(|&ord| work(ord))
+            .collect()
+    };
+    let mut helped = Vec::new();
+    let mut own = Vec::new();
+    rayon::in_place_scope(|scope| {
+        scope.spawn(|_| helped = worker());
+        own = worker();
+    });
+    own.into_iter().chain(helped).collect()
 }
 
 /// The best threshold any segment has reached, as a float whose bits are ordered like the
@@ -369,6 +401,44 @@ mod tests {
         shared.raise(2.0);
         shared.raise(1.0);
         assert!(shared.below() < 2.0 && shared.below() > 1.999);
+    }
+
+    #[test]
+    fn two_threads_find_what_one_finds() {
+        use tantivy::query::QueryParser;
+        use tantivy::schema::{Schema, TEXT};
+        use tantivy::{doc, Index, IndexWriter};
+
+        let mut schema = Schema::builder();
+        let text = schema.add_text_field("text", TEXT);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        // Five segments of unequal sizes, with ties between segments.
+        for (segment, size) in [3, 40, 7, 25, 1].into_iter().enumerate() {
+            for i in 0..size {
+                let words = [
+                    "agent power",
+                    "power",
+                    "agent seeks power power",
+                    "corrigible agent",
+                ];
+                let body = format!("{} filler{segment}{i}", words[(i + segment) % words.len()]);
+                writer.add_document(doc!(text => body)).unwrap();
+            }
+            writer.commit().unwrap();
+        }
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 5);
+        let query = QueryParser::for_index(&index, vec![text])
+            .parse_query("agent power")
+            .unwrap();
+        for depth in [1, 5, 30, 100] {
+            let one = best_paragraphs_on(&searcher, &*query, &[], depth, None, false).unwrap();
+            let two = best_paragraphs_on(&searcher, &*query, &[], depth, None, true).unwrap();
+            assert_eq!(one.len(), depth.min(76));
+            assert_eq!(one, two, "depth {depth}");
+        }
     }
 
     #[test]

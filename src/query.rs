@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, QueryParser,
     QueryParserError, TermQuery,
@@ -21,7 +20,7 @@ use tantivy::{Searcher, SegmentReader, Term};
 
 use crate::block_join::ParagraphsOf;
 use crate::error::{Error, Result};
-use crate::first_stage::PARALLEL_MIN_PARAGRAPHS;
+use crate::first_stage::{on_segments, PARALLEL_MIN_PARAGRAPHS};
 use crate::index::SearchIndex;
 use crate::rescore::Ranking;
 use crate::schema::{names, INDEXED_STOP_WORDS, UNINDEXED_WORDS};
@@ -812,11 +811,8 @@ impl<'a> Planner<'a> {
         // Walking a large vocabulary takes a while: a large index's segments are walked on all
         // cores.
         let segments = self.searcher.segment_readers();
-        let found: Vec<Vec<Vec<u8>>> = if self.searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS {
-            segments.par_iter().map(near).collect::<Result<_>>()?
-        } else {
-            segments.iter().map(near).collect::<Result<_>>()?
-        };
+        let parallel = self.searcher.num_docs() >= PARALLEL_MIN_PARAGRAPHS;
+        let found = on_segments(segments, parallel, |ord| near(&segments[ord]))?;
         let words: std::collections::BTreeSet<String> = found
             .into_iter()
             .flatten()
