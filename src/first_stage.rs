@@ -39,7 +39,7 @@ pub(crate) fn best_paragraphs(
     best_paragraphs_on(searcher, scoring, required, depth, texts, parallel)
 }
 
-/// [`best_paragraphs`], with the segments searched on two threads or on one.
+/// [`best_paragraphs`], with the segments searched on several threads or on one.
 fn best_paragraphs_on(
     searcher: &Searcher,
     scoring: &dyn Query,
@@ -102,10 +102,10 @@ fn best_paragraphs_on(
     Ok(all.into_sorted())
 }
 
-/// `work` on each segment, the largest first; with `parallel`, on two threads, each taking the
-/// largest segment left. Split in halves instead, as rayon's iterators split, the two largest
-/// segments would fall to one thread. The calling thread starts at once; the pool's worker joins
-/// when it wakes up. The results come in no particular order.
+/// `work` on each segment, the largest first; with `parallel`, on the threads of rayon's pool,
+/// each taking the largest segment left. Split in halves instead, as rayon's iterators split, the
+/// two largest segments would fall to one thread. The calling thread starts at once; the pool's
+/// workers join when they wake up. The results come in no particular order.
 pub(crate) fn on_segments<T: Send>(
     segments: &[SegmentReader],
     parallel: bool,
@@ -122,13 +122,21 @@ pub(crate) fn on_segments<T: Send>(
             .map(|&ord| work(ord))
             .collect()
     };
-    let mut helped = Vec::new();
+    let helpers = rayon::current_num_threads()
+        .min(order.len())
+        .saturating_sub(1);
+    let mut helped: Vec<Vec<Result<T>>> = (0..helpers).map(|_| Vec::new()).collect();
     let mut own = Vec::new();
     rayon::in_place_scope(|scope| {
-        scope.spawn(|_| helped = worker());
+        for results in &mut helped {
+            let worker = &worker;
+            scope.spawn(move |_| *results = worker());
+        }
         own = worker();
     });
-    own.into_iter().chain(helped).collect()
+    own.into_iter()
+        .chain(helped.into_iter().flatten())
+        .collect()
 }
 
 /// The best threshold any segment has reached, as a float whose bits are ordered like the
@@ -404,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn two_threads_find_what_one_finds() {
+    fn several_threads_find_what_one_finds() {
         use tantivy::query::QueryParser;
         use tantivy::schema::{Schema, TEXT};
         use tantivy::{doc, Index, IndexWriter};
@@ -435,9 +443,9 @@ mod tests {
             .unwrap();
         for depth in [1, 5, 30, 100] {
             let one = best_paragraphs_on(&searcher, &*query, &[], depth, None, false).unwrap();
-            let two = best_paragraphs_on(&searcher, &*query, &[], depth, None, true).unwrap();
+            let several = best_paragraphs_on(&searcher, &*query, &[], depth, None, true).unwrap();
             assert_eq!(one.len(), depth.min(76));
-            assert_eq!(one, two, "depth {depth}");
+            assert_eq!(one, several, "depth {depth}");
         }
     }
 
