@@ -287,7 +287,14 @@ impl SearchIndex {
             )));
         }
         if let Some(topic) = &request.topic {
-            filters.push(self.phrase_filter(self.fields.topic, topic, "--topic")?);
+            let topic = self.phrase_filter(self.fields.topic, topic, "--topic")?;
+            // Every paragraph of a document holds its topic: a phrase's positions are checked at
+            // the document's first paragraph only (a single word needs none).
+            filters.push(if topic.is::<PhraseQuery>() {
+                Box::new(ParagraphsOf::new(topic, Arc::clone(&self.columns)))
+            } else {
+                topic
+            });
         }
         if request.since.is_some() || request.until.is_some() {
             let bound = |date: Option<IsoDate>| match date {
