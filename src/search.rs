@@ -12,9 +12,13 @@ use tantivy::index::SegmentId;
 use tantivy::query::{
     BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
 };
-use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+    ValueDeserializer, ValueVisitor,
+};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 use crate::block_join::ParagraphsOf;
 use crate::date::IsoDate;
@@ -708,12 +712,9 @@ impl SearchIndex {
             else {
                 return Ok(None);
             };
-            let stored: TantivyDocument =
+            let mut stored: StoredValues =
                 searcher.doc(DocAddress::new(address.segment_ord, doc_id))?;
-            Ok(stored
-                .get_first(self.fields.text)
-                .and_then(|value| value.as_str())
-                .map(str::to_string))
+            Ok(stored.take_text(self.fields.text))
         };
         // Up to `context` paragraphs on one side (`step` -1 or 1), nearest first.
         let side = |step: i64| -> Result<Vec<String>> {
@@ -732,6 +733,76 @@ impl SearchIndex {
     }
 }
 
+/// The values of a paragraph's stored fields (text, section, and on a document's first paragraph
+/// its `document` fields), read from the store as they are. tantivy's own document would first
+/// copy each value into an arena of its own, from which it would be copied out again: that cost
+/// a warm query more than the read of the store block itself.
+struct StoredValues(Vec<(Field, StoredValue)>);
+
+enum StoredValue {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl StoredValues {
+    /// The first text of `field`, moved out.
+    fn take_text(&mut self, field: Field) -> Option<String> {
+        self.0.iter_mut().find_map(|(f, value)| match value {
+            StoredValue::Text(text) if *f == field => Some(std::mem::take(text)),
+            _ => None,
+        })
+    }
+
+    /// The first bytes of `field`.
+    fn bytes(&self, field: Field) -> Option<&[u8]> {
+        self.0.iter().find_map(|(f, value)| match value {
+            StoredValue::Bytes(bytes) if *f == field => Some(bytes.as_slice()),
+            _ => None,
+        })
+    }
+}
+
+impl DocumentDeserialize for StoredValues {
+    fn deserialize<'de, D>(mut deserializer: D) -> std::result::Result<Self, DeserializeError>
+    where
+        D: DocumentDeserializer<'de>,
+    {
+        let mut values = Vec::with_capacity(deserializer.size_hint());
+        while let Some(value) = deserializer.next_field()? {
+            values.push(value);
+        }
+        Ok(StoredValues(values))
+    }
+}
+
+impl ValueDeserialize for StoredValue {
+    fn deserialize<'de, D>(deserializer: D) -> std::result::Result<Self, DeserializeError>
+    where
+        D: ValueDeserializer<'de>,
+    {
+        // The schema stores only texts and bytes; any other value is an error of the visitor's.
+        struct Visitor;
+        impl ValueVisitor for Visitor {
+            type Value = StoredValue;
+
+            fn visit_string(
+                &self,
+                text: String,
+            ) -> std::result::Result<StoredValue, DeserializeError> {
+                Ok(StoredValue::Text(text))
+            }
+
+            fn visit_bytes(
+                &self,
+                bytes: Vec<u8>,
+            ) -> std::result::Result<StoredValue, DeserializeError> {
+                Ok(StoredValue::Bytes(bytes))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// The stored fields of one paragraph, with those of its document.
 pub(crate) struct Stored {
     pub(crate) document: DocumentFields,
@@ -743,12 +814,7 @@ pub(crate) struct Stored {
 impl SearchIndex {
     /// The stored fields of the paragraph at `address`, and of its document.
     pub(crate) fn stored(&self, searcher: &Searcher, address: DocAddress) -> Result<Stored> {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let text = |field| {
-            doc.get_first(field)
-                .and_then(|value| value.as_str())
-                .map(str::to_string)
-        };
+        let mut doc: StoredValues = searcher.doc(address)?;
         let paragraph = self
             .columns
             .paragraph(searcher, address.segment_ord)?
@@ -757,8 +823,8 @@ impl SearchIndex {
         Ok(Stored {
             document: self.document_fields(searcher, address, paragraph, Some(&doc))?,
             paragraph,
-            text: text(self.fields.text).unwrap_or_default(),
-            section: text(self.fields.section),
+            text: doc.take_text(self.fields.text).unwrap_or_default(),
+            section: doc.take_text(self.fields.section),
         })
     }
 
@@ -770,11 +836,11 @@ impl SearchIndex {
         searcher: &Searcher,
         address: DocAddress,
         number: u64,
-        read: Option<&TantivyDocument>,
+        read: Option<&StoredValues>,
     ) -> Result<DocumentFields> {
         let first = first_paragraph(address.doc_id, number)
             .map(|doc_id| DocAddress::new(address.segment_ord, doc_id));
-        let fetched: TantivyDocument;
+        let fetched: StoredValues;
         let doc = match (first, read) {
             (Some(first), Some(read)) if first == address => Some(read),
             (Some(first), _) => {
@@ -783,8 +849,7 @@ impl SearchIndex {
             }
             (None, _) => None,
         };
-        doc.and_then(|doc| doc.get_first(self.fields.document))
-            .and_then(|value| value.as_bytes())
+        doc.and_then(|doc| doc.bytes(self.fields.document))
             .and_then(|bytes| serde_json::from_slice(bytes).ok())
             .ok_or_else(|| Error::Corrupt {
                 path: self.dir().to_path_buf(),
