@@ -780,7 +780,7 @@ impl ValueDeserialize for StoredValue {
     where
         D: ValueDeserializer<'de>,
     {
-        // The schema stores only texts and bytes; any other value is an error of the visitor's.
+        // The schema stores only texts and bytes; the visitor's defaults refuse any other value.
         struct Visitor;
         impl ValueVisitor for Visitor {
             type Value = StoredValue;
